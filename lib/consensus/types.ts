@@ -1,0 +1,90 @@
+/**
+ * The data the consensus core exchanges with its host (the Peer or the simulator): log entries,
+ * the durable vote, snapshots, messages and the Ready batch. Plain data only, so every value
+ * can be encoded with msgpackr and compared in tests.
+ */
+
+/** A peer's id, unique in its ensemble. */
+export type PeerId = string
+
+/**
+ * One log entry. `index` is the entry's position (it is the zxid of the transaction it carries);
+ * `data` is opaque to the core. An entry with empty `data` is a leader's no-op, appended when
+ * it takes office; hosts skip it when applying.
+ */
+export interface Entry {
+  readonly term: number
+  readonly index: number
+  readonly data: Uint8Array
+}
+
+/** What must be durable before any message that depends on it is sent. */
+export interface HardState {
+  readonly term: number
+  readonly vote: PeerId | null
+  readonly commit: number
+}
+
+/** Identifies the log position and voters a snapshot covers. */
+export interface SnapshotMeta {
+  readonly index: number
+  readonly term: number
+  readonly voters: readonly PeerId[]
+}
+
+/** A snapshot of the host's state machine as of `meta.index`. */
+export interface Snapshot {
+  readonly meta: SnapshotMeta
+  readonly data: Uint8Array
+}
+
+/** A linearizable-read permit: once the host has applied up to `index`, `ctx`'s read may be served. */
+export interface ReadState {
+  readonly ctx: string
+  readonly index: number
+}
+
+/** The role a core currently plays. */
+export type Role = 'leader' | 'follower' | 'candidate' | 'precandidate'
+
+/** Volatile state the host may show (role, term, known leader). */
+export interface SoftState {
+  readonly role: Role
+  readonly term: number
+  readonly leaderId: PeerId | undefined
+}
+
+/** Every message carries where it is from and to, and the sender's term. */
+export interface MessageBase {
+  readonly type: string
+  readonly from: PeerId
+  readonly to: PeerId
+  readonly term: number
+}
+
+/**
+ * One batch of work the core hands its host. The host must, in this order:
+ * 1. persist `snapshot` (if any), `hardState` (if any) and `entries` (replacing any stored
+ *    suffix from `entries[0].index` on) durably, in one write;
+ * 2. install `snapshot` into its state machine, if any;
+ * 3. send `messages`;
+ * 4. apply `committed` in order, serve `readStates` once applied far enough;
+ * 5. call `core.advance(ready)`.
+ */
+export interface Ready {
+  readonly softState: SoftState | undefined
+  readonly hardState: HardState | undefined
+  readonly snapshot: Snapshot | undefined
+  readonly entries: readonly Entry[]
+  readonly messages: readonly MessageBase[]
+  readonly committed: readonly Entry[]
+  readonly readStates: readonly ReadState[]
+}
+
+/** What a core needs to resume from durable storage. */
+export interface DurableState {
+  readonly hardState: HardState
+  readonly snapshot: SnapshotMeta | undefined
+  /** Entries after the snapshot, contiguous. */
+  readonly entries: readonly Entry[]
+}

@@ -65,7 +65,8 @@ export interface MessageBase {
 /**
  * One batch of work the core hands its host. The host must, in this order:
  * 1. persist `snapshot` (if any), `hardState` (if any) and `entries` (replacing any stored
- *    suffix from `entries[0].index` on) durably, in one write;
+ *    suffix from `entries[0].index` on) durably, in one write; a `snapshot` replaces the whole
+ *    stored log (entries before and after it are dropped: the snapshot is the new log base);
  * 2. install `snapshot` into its state machine, if any;
  * 3. send `messages`;
  * 4. apply `committed` in order, serve `readStates` once applied far enough;
@@ -87,4 +88,9 @@ export interface DurableState {
   readonly snapshot: SnapshotMeta | undefined
   /** Entries after the snapshot, contiguous. */
   readonly entries: readonly Entry[]
+  /**
+   * The bytes of the stored snapshot. Required when `snapshot` is set: a core that becomes
+   * leader streams them to followers whose log is behind it.
+   */
+  readonly snapshotData?: Uint8Array
 }

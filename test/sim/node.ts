@@ -1,0 +1,212 @@
+/**
+ * A simulated node: a small host around one consensus core that follows the Ready contract
+ * (persist → install snapshot → send → apply → advance) over a {@link SimDisk}, applies committed
+ * entries to a trivial state machine (the list of applied entry keys) and snapshots it now and
+ * then so snapshot transfer is exercised. A crash drops the core and every pending disk write;
+ * a restart rebuilds both from what was durable.
+ */
+import { assert } from '../../lib/assert.js'
+import type { Message } from '../../lib/consensus/messages.js'
+import type { Entry, HardState, PeerId, ReadState, Snapshot, SnapshotMeta } from '../../lib/consensus/types.js'
+import type { RaftCoreConfig } from '../../lib/consensus/core.js'
+import type { SimClock } from './clock.js'
+import { SimDisk } from './disk.js'
+import type { CoreFactory, SimCore } from './sim-core.js'
+
+/** What a node keeps durable. */
+export interface RaftDiskState {
+  hardState: HardState
+  snapshot: Snapshot | undefined
+  /** Entries after the snapshot, contiguous. */
+  entries: Entry[]
+}
+
+/** What the simulation observes from a node. */
+export interface NodeHooks {
+  send (m: Message): void
+  onApply (node: SimNode, entry: Entry): void
+  onSnapshotInstalled (node: SimNode, snap: Snapshot): void
+  onReadState (node: SimNode, rs: ReadState): void
+}
+
+/** Static settings of a node. */
+export interface NodeSettings {
+  readonly core: Omit<RaftCoreConfig, 'id' | 'durable'>
+  /** Take a snapshot once this many entries were applied since the last one. */
+  readonly snapshotEvery: number
+}
+
+const text = new TextDecoder()
+const bytes = new TextEncoder()
+
+/** The state machine's record of an entry: its term and data (empty data: a leader no-op). */
+export function entryKey (e: Entry): string {
+  return `${e.term}:${text.decode(e.data)}`
+}
+
+/** One simulated host. */
+export class SimNode {
+  core: SimCore | undefined
+  readonly disk: SimDisk<RaftDiskState>
+  /** The state machine: keys of applied entries, `keys[i]` for index i + 1. */
+  keys: string[] = []
+  appliedTerm = 0
+  /** Index of the host's latest snapshot. */
+  private snapIndex = 0
+  private busy = false
+  private incarnation = 0
+
+  constructor (
+    readonly id: PeerId,
+    private readonly clock: SimClock,
+    private readonly settings: NodeSettings,
+    private readonly makeCore: CoreFactory,
+    private readonly hooks: NodeHooks,
+    diskLatencyMs: () => number,
+  ) {
+    this.disk = new SimDisk<RaftDiskState>(clock, {
+      hardState: { term: 0, vote: null, commit: 0 }, snapshot: undefined, entries: [],
+    }, diskLatencyMs)
+    this.start()
+  }
+
+  /** Index of the last applied entry. */
+  get appliedIndex (): number {
+    return this.keys.length
+  }
+
+  /** Builds a core and state machine from the durable state. */
+  start (): void {
+    assert(this.core === undefined, 'start a stopped node')
+    const s = this.disk.state()
+    this.core = this.makeCore({
+      ...this.settings.core,
+      id: this.id,
+      durable: {
+        hardState: s.hardState,
+        snapshot: s.snapshot?.meta,
+        snapshotData: s.snapshot?.data,
+        entries: s.entries.slice(),
+      },
+    })
+    this.keys = s.snapshot === undefined ? [] : decodeKeys(s.snapshot.data)
+    this.appliedTerm = s.snapshot?.meta.term ?? 0
+    this.snapIndex = s.snapshot?.meta.index ?? 0
+    this.busy = false
+    this.pump()
+  }
+
+  /** Loses the core, the state machine and every write not yet durable. */
+  crash (): void {
+    this.core = undefined
+    this.disk.crash()
+    this.incarnation++
+    this.busy = false
+  }
+
+  /** Feeds a message if the node is up. */
+  receive (m: Message): void {
+    if (this.core === undefined) return
+    this.core.step(m)
+    this.pump()
+  }
+
+  /** One clock tick if the node is up. */
+  tick (): void {
+    if (this.core === undefined) return
+    this.core.tick()
+    this.pump()
+  }
+
+  /** Proposes `data`; false when down or refused. */
+  propose (data: string): boolean {
+    if (this.core === undefined) return false
+    const ok = this.core.propose(bytes.encode(data))
+    this.pump()
+    return ok
+  }
+
+  /** Requests a read permit; false when down or refused. */
+  readIndex (ctx: string): boolean {
+    if (this.core === undefined) return false
+    const ok = this.core.readIndex(ctx)
+    this.pump()
+    return ok
+  }
+
+  /** Starts processing the next Ready, if any and none is in progress. */
+  private pump (): void {
+    const core = this.core
+    if (core === undefined || this.busy || !core.hasReady()) return
+    const rd = core.ready()
+    this.busy = true
+    const incarnation = this.incarnation
+    const finish = (): void => {
+      if (incarnation !== this.incarnation) return
+      if (rd.snapshot !== undefined) {
+        this.keys = decodeKeys(rd.snapshot.data)
+        assert(this.keys.length === rd.snapshot.meta.index, 'snapshot holds its index of entries')
+        this.appliedTerm = rd.snapshot.meta.term
+        this.snapIndex = rd.snapshot.meta.index
+        this.hooks.onSnapshotInstalled(this, rd.snapshot)
+      }
+      for (const m of rd.messages) this.hooks.send(m as Message)
+      for (const e of rd.committed) {
+        assert(e.index === this.appliedIndex + 1, 'apply in log order without gaps')
+        this.keys.push(entryKey(e))
+        this.appliedTerm = e.term
+        this.hooks.onApply(this, e)
+      }
+      for (const rs of rd.readStates) this.hooks.onReadState(this, rs)
+      core.advance(rd)
+      this.busy = false
+      this.maybeSnapshot(core)
+      this.pump()
+    }
+    if (rd.snapshot === undefined && rd.hardState === undefined && rd.entries.length === 0) {
+      // Nothing to persist: everything it depends on is durable already.
+      this.clock.after(0, finish)
+    } else {
+      this.disk.write((s) => persist(s, rd.snapshot, rd.hardState, rd.entries), finish)
+    }
+  }
+
+  private maybeSnapshot (core: SimCore): void {
+    const index = this.appliedIndex
+    if (index - this.snapIndex < this.settings.snapshotEvery) return
+    this.snapIndex = index
+    const meta: SnapshotMeta = { index, term: this.appliedTerm, voters: this.settings.core.voters }
+    const data = bytes.encode(JSON.stringify(this.keys))
+    core.compact(meta, data)
+    this.disk.write((s) => {
+      const base = s.snapshot?.meta.index ?? 0
+      if (base >= index) return
+      const drop = index - base
+      assert(drop <= s.entries.length, 'a snapshot covers only durable entries')
+      assert(s.entries[drop - 1].term === meta.term, 'snapshot term matches the durable log')
+      s.entries.splice(0, drop)
+      s.snapshot = { meta, data }
+    }, () => {})
+  }
+}
+
+function persist (s: RaftDiskState, snapshot: Snapshot | undefined, hardState: HardState | undefined, entries: readonly Entry[]): void {
+  if (snapshot !== undefined) {
+    s.snapshot = snapshot
+    s.entries = []
+  }
+  if (hardState !== undefined) s.hardState = hardState
+  if (entries.length > 0) {
+    const base = s.snapshot?.meta.index ?? 0
+    const keep = entries[0].index - base - 1
+    assert(keep >= 0 && keep <= s.entries.length, 'stored log stays contiguous')
+    s.entries.length = keep
+    for (const e of entries) s.entries.push(e)
+  }
+}
+
+function decodeKeys (data: Uint8Array): string[] {
+  const v: unknown = JSON.parse(text.decode(data))
+  assert(Array.isArray(v), 'snapshot is a key list')
+  return v.map(String)
+}

@@ -1,0 +1,88 @@
+/**
+ * Group commit: many writers, one synced batch at a time.
+ *
+ * Owns: the queue of writes waiting for the disk. While one batch is being written, every new
+ * write appends its operations to the *next* batch; when the current batch is durable, the next
+ * one goes down whole, with one sync, and its writers' promises resolve in call order. A sync
+ * costs about the same for one entry as for a hundred, so throughput grows with concurrency
+ * while a lone writer still pays only one sync.
+ *
+ * Invariants: batches are committed strictly one after another, in submission order; a writer
+ * is resolved only after every write submitted before it is durable. After a failed batch
+ * nothing is trusted any more (the in-memory state no longer matches the disk, and a failed
+ * fsync may have dropped pages — PostgreSQL's "fsyncgate"), so that batch, every queued write
+ * and every later write reject with the same error.
+ *
+ * Must not touch: what the operations mean (see `level.ts`).
+ */
+import type { BatchOp } from './db.js'
+
+interface Waiter {
+  readonly resolve: () => void
+  readonly reject: (err: Error) => void
+}
+
+interface Group {
+  readonly ops: BatchOp[]
+  readonly waiters: Waiter[]
+}
+
+/** Commits one batch durably (e.g. `db.batch(ops, { sync: true })`). */
+export type CommitBatch = (ops: BatchOp[]) => Promise<void>
+
+/** A queue that coalesces writes into as few durable batches as the disk allows. */
+export class GroupCommit {
+  readonly #commit: CommitBatch
+  #next: Group = { ops: [], waiters: [] }
+  #running: Promise<void> | undefined
+  #failure: Error | undefined
+
+  constructor (commit: CommitBatch) {
+    this.#commit = commit
+  }
+
+  /**
+   * Queues `ops` for the next batch and resolves once they (and every earlier write) are
+   * durable. Writes submitted in the same tick share the first batch; writes submitted while a
+   * batch is in flight share the batch after it.
+   */
+  submit (ops: readonly BatchOp[]): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    const next = this.#next
+    for (const op of ops) next.ops.push(op)
+    const done = new Promise<void>((resolve, reject) => { next.waiters.push({ resolve, reject }) })
+    this.#running ??= this.#run()
+    return done
+  }
+
+  /** Resolves once every submitted write has been committed or has failed. */
+  async drain (): Promise<void> {
+    while (this.#running !== undefined) await this.#running
+  }
+
+  async #run (): Promise<void> {
+    // Yield once so that writes issued in the same tick as the first one join its batch.
+    await Promise.resolve()
+    while (this.#next.waiters.length > 0) {
+      const group = this.#next
+      this.#next = { ops: [], waiters: [] }
+      try {
+        await this.#commit(group.ops)
+      } catch (cause) {
+        this.#fail(cause, group)
+        break
+      }
+      for (const waiter of group.waiters) waiter.resolve()
+    }
+    this.#running = undefined
+  }
+
+  #fail (cause: unknown, group: Group): void {
+    const failure = cause instanceof Error ? cause : new Error(String(cause))
+    this.#failure = failure
+    const queued = this.#next
+    this.#next = { ops: [], waiters: [] }
+    for (const waiter of group.waiters) waiter.reject(failure)
+    for (const waiter of queued.waiters) waiter.reject(failure)
+  }
+}

@@ -35,6 +35,12 @@ export interface TransportOptions {
   readonly maxFrameBytes?: number
   /** Bytes queued for one peer beyond which new messages to it are dropped (default 64 MiB). */
   readonly maxQueueBytes?: number
+  /** Time allowed for a connection's authentication handshake before it is closed (default 5000). */
+  readonly handshakeTimeoutMs?: number
+  /** First reconnect delay after a failed connection; doubles per failure, jittered (default 50). */
+  readonly reconnectMinMs?: number
+  /** Cap on the reconnect delay (default 5000). */
+  readonly reconnectMaxMs?: number
   readonly log?: Logger
 }
 

@@ -1,0 +1,62 @@
+/**
+ * Goal: the frame decoder reassembles frames however the bytes are split, refuses an
+ * oversize frame from its header alone, refuses undecodable payloads, and the handshake
+ * state machines agree with equal secrets and refuse otherwise.
+ * Method: pure calls, no sockets.
+ */
+import t from 'tap'
+import { concatFrames, encodeFrame, encodePayload, FrameDecoder, FrameError } from '../../transports/framing.js'
+import { ClientHandshake, HandshakeError, ServerHandshake } from '../../transports/handshake.js'
+
+t.test('frames survive any chunking', async (tt) => {
+  const messages = [{ a: 1 }, 'text', [1, 2, 3], { data: new Uint8Array([9, 8, 7]) }, null]
+  const payloads = messages.map(encodePayload)
+  const stream = concatFrames(payloads, payloads.reduce((s, p) => s + p.length, 0))
+  for (const step of [1, 2, 3, 5, 7, stream.length]) {
+    const got: unknown[] = []
+    const d = new FrameDecoder(1024, (m) => got.push(m))
+    for (let i = 0; i < stream.length; i += step) d.push(stream.subarray(i, i + step))
+    tt.same(got, messages.map((m) => (m !== null && typeof m === 'object' && 'data' in m) ? { data: Buffer.from([9, 8, 7]) } : m), `chunks of ${step}`)
+    tt.equal(d.bufferedBytes, 0)
+  }
+})
+
+t.test('an oversize header is refused before its payload arrives', async (tt) => {
+  const d = new FrameDecoder(100, () => {})
+  const frame = encodeFrame({ big: 'x'.repeat(200) })
+  tt.throws(() => d.push(frame.subarray(0, 4)), { name: 'FrameError', reason: 'oversize' })
+  tt.equal(d.bufferedBytes, 0, 'nothing kept')
+  tt.throws(() => d.push(Buffer.from([1])), FrameError, 'a failed decoder stays failed')
+})
+
+t.test('an undecodable payload is refused', async (tt) => {
+  const d = new FrameDecoder(100, () => {})
+  tt.throws(() => d.push(Buffer.from([0, 0, 0, 2, 0x92, 0x01])), { name: 'FrameError', reason: 'undecodable' })
+})
+
+t.test('handshake: equal secrets authenticate both ways; others are refused', async (tt) => {
+  const run = (clientSecret: string | undefined, serverSecret: string | undefined, known = true): string => {
+    const c = new ClientHandshake({ id: 'c', secret: clientSecret }, 's')
+    const s = new ServerHandshake({ id: 's', secret: serverSecret }, () => known)
+    try {
+      const challenge = s.receive(c.hello()).reply
+      const auth = c.receive(challenge)
+      const welcome = s.receive(auth.reply)
+      tt.equal(welcome.peer, 'c')
+      tt.equal(c.receive(welcome.reply).done, true)
+      return 'ok'
+    } catch (err) {
+      tt.ok(err instanceof HandshakeError)
+      return (err as Error).message
+    }
+  }
+  tt.equal(run('k', 'k'), 'ok')
+  tt.equal(run(undefined, undefined), 'ok')
+  tt.match(run('k', 'other'), /wrong secret/)
+  tt.match(run('k', undefined), /did not prove/)
+  tt.match(run(undefined, 'k'), /secret/)
+  tt.match(run('k', 'k', false), /not in the configured peers/)
+  const c = new ClientHandshake({ id: 'c', secret: undefined }, 'expected')
+  const s = new ServerHandshake({ id: 'impostor', secret: undefined }, () => true)
+  tt.throws(() => c.receive(s.receive(c.hello()).reply), /dialed expected but impostor answered/)
+})

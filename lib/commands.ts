@@ -1,0 +1,72 @@
+/**
+ * The commands carried in log entries, and their encoding.
+ *
+ * An entry's data is an 8-byte header holding the transaction time (float64 epoch ms, big
+ * endian) followed by the msgpack-encoded command. The proposing peer leaves the time zero and
+ * the leader stamps its own clock into the header when it appends the entry, so znode times
+ * come from the leader (as ZooKeeper's PrepRequestProcessor fixes them) without decoding the
+ * command. Apply reads the time from the entry, never from a clock.
+ */
+import { Packr } from 'msgpackr'
+import type { PeerId } from './consensus/types.js'
+import type { Id, WriteOp } from './tree/types.js'
+
+/** Opens a session owned by `origin`; its id is the zxid of this entry. */
+export interface OpenCommand {
+  readonly t: 'open'
+  readonly origin: PeerId
+  /** Lets the origin match the applied entry to its request. */
+  readonly nonce: string
+  readonly timeoutMs: number
+}
+
+/** Closes a session (by its owner, or by the leader when it expired). */
+export interface CloseCommand {
+  readonly t: 'close'
+  readonly sid: string
+  readonly expired: boolean
+}
+
+/** A write (one op, or an atomic multi) by a session, with its sequence number and auth ids. */
+export interface WriteCommand {
+  readonly t: 'write'
+  readonly sid: string
+  readonly seq: number
+  readonly auth: readonly Id[]
+  readonly ops: readonly WriteOp[]
+  /** True for `multi` (results per op, all or nothing); false for a single op. */
+  readonly multi: boolean
+}
+
+/** Deletes a due container or TTL node (ZooKeeper's deleteContainer), proposed by the leader. */
+export interface ReapCommand {
+  readonly t: 'reap'
+  readonly path: string
+}
+
+/** Every command a log entry can carry. */
+export type Command = OpenCommand | CloseCommand | WriteCommand | ReapCommand
+
+const HEADER_BYTES = 8
+// copyBuffers: znode data must not pin the whole entry (or network frame) it arrived in.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, copyBuffers: true })
+
+/** Encodes `command` with a zero time header, for the leader to stamp. */
+export function encodeCommand (command: Command): Uint8Array {
+  const body = packr.pack(command)
+  const out = new Uint8Array(HEADER_BYTES + body.length)
+  out.set(body, HEADER_BYTES)
+  return out
+}
+
+/** Writes the leader's time into an encoded command's header, in place. */
+export function stampTime (data: Uint8Array, timeMs: number): void {
+  new DataView(data.buffer, data.byteOffset, HEADER_BYTES).setFloat64(0, timeMs)
+}
+
+/** Decodes an entry's data into its time and command. */
+export function decodeCommand (data: Uint8Array): { timeMs: number, command: Command } {
+  const timeMs = new DataView(data.buffer, data.byteOffset, HEADER_BYTES).getFloat64(0)
+  const command = packr.unpack(data.subarray(HEADER_BYTES)) as Command
+  return { timeMs, command }
+}

@@ -1,0 +1,730 @@
+/**
+ * The Peer: the only asynchronous glue in zkpeer. It owns the clock and the event loop, and
+ * wires the consensus core, durable storage, the transport, the replicated state machine
+ * (tree + session table), the watch registry and the public Sessions (DESIGN.md).
+ *
+ * The tree changes only by applying committed log entries, through one path for every write:
+ * a session encodes a command → the leader stamps its time and appends it → storage makes it
+ * durable → a quorum acknowledges → every peer applies it in log order → the origin resolves
+ * the caller. Requests are re-sent after a leader change; the session table drops duplicates,
+ * so a write is applied at most once.
+ */
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import { assert } from './assert.js'
+import { encodeCommand, stampTime, type Command } from './commands.js'
+import { RaftCore } from './consensus/core.js'
+import type { Message } from './consensus/messages.js'
+import type { Entry, Ready, ReadState, SoftState } from './consensus/types.js'
+import { consoleLogger, type Env, type Logger } from './env.js'
+import { ZkError } from './errors.js'
+import { parseEnvelope, type Envelope } from './peer-messages.js'
+import { resolveOptions, type PeerOptions, type ResolvedOptions } from './peer-options.js'
+import { Session, type SessionHost } from './session/session.js'
+import { type Applied, StateMachine } from './state-machine.js'
+import { systemEnv } from './system-env.js'
+import type { ApplyResult } from './tree/txn.js'
+import type { WriteOp } from './tree/types.js'
+import { WatchRegistry } from './watch/watch-registry.js'
+import { diskStorage, LevelStorage, VolatileStorage } from '../storage/index.js'
+import type { Storage } from '../storage/storage.js'
+import { transportForUrl } from '../transports/index.js'
+import type { Transport } from '../transports/transport.js'
+
+export type { PeerOptions } from './peer-options.js'
+
+/** A peer's public role (API.md). */
+export type PeerRole = 'leader' | 'follower' | 'candidate' | 'observer'
+
+/** Options of `peer.connect()`. */
+export interface ConnectOptions {
+  /** Requested session timeout, clamped to the peer's [minSessionTimeoutMs, maxSessionTimeoutMs]. */
+  readonly sessionTimeoutMs?: number
+  /** Identities to add at once, e.g. `[{ scheme: 'digest', credentials: 'user:password' }]`. */
+  readonly auth?: ReadonlyArray<{ readonly scheme: string, readonly credentials: string }>
+}
+
+/** `peer.status()`: the embedded equivalent of ZooKeeper's `mntr`. */
+export interface PeerStatus {
+  readonly id: string
+  readonly role: PeerRole
+  readonly leader: string | undefined
+  readonly term: number
+  /** The last applied zxid. */
+  readonly zxid: number
+  readonly commitIndex: number
+  readonly lastIndex: number
+  readonly znodes: number
+  /** Live sessions in the ensemble. */
+  readonly sessions: number
+  /** Sessions opened on this peer and still open. */
+  readonly localSessions: number
+  readonly watches: number
+  readonly pendingWrites: number
+  /** Snapshots received from the leader and installed since start (catch-up far behind). */
+  readonly snapshotsInstalled: number
+  /** On the leader: each follower's replication progress and lag in entries. */
+  readonly peers: Readonly<Record<string, { readonly match: number, readonly next: number, readonly lag: number }>>
+}
+
+/** One write waiting to be applied, kept for re-sending until it is. */
+interface PendingWrite {
+  readonly seq: number
+  readonly data: Uint8Array
+  readonly resolve: (r: ApplyResult) => void
+  readonly reject: (e: ZkError) => void
+  readonly deadline: number
+  settled: boolean
+}
+
+/** Per local session: its Session object, next sequence number and unapplied writes in order. */
+interface LocalSession {
+  readonly session: Session
+  nextSeq: number
+  readonly pending: PendingWrite[]
+  lastSentMs: number
+  readonly closers: Array<() => void>
+}
+
+interface PendingRequest {
+  readonly data: Uint8Array
+  readonly resolve: () => void
+  readonly reject: (e: ZkError) => void
+  readonly deadline: number
+  lastSentMs: number
+}
+
+interface PendingOpen {
+  readonly data: Uint8Array
+  readonly timeoutMs: number
+  readonly resolve: (s: Session) => void
+  readonly reject: (e: ZkError) => void
+  readonly deadline: number
+  lastSentMs: number
+}
+
+/**
+ * A member of an ensemble, embedded in this process. Start one with {@link Peer.start}.
+ * Emits `'role'` (new role) and `'leader'` (leader id or undefined).
+ */
+export class Peer extends EventEmitter {
+  #role: PeerRole = 'follower'
+  #leaderId: string | undefined
+  #term = 0
+  #stopped = false
+  #driving = false
+  #scheduled = false
+  #appliedTerm = 0
+  #snapshotIndex = 0
+  #ticks = 0
+  #snapshotsInstalled = 0
+  readonly #voters: string[]
+  readonly #local = new Map<bigint, LocalSession>()
+  readonly #opens = new Map<string, PendingOpen>()
+  readonly #reads = new Map<string, PendingRequest>()
+  readonly #readWaiters: Array<{ index: number, resolve: () => void }> = []
+  readonly #forwardQueue: Uint8Array[] = []
+  /** Leader only: when each session was last heard from (monotonic ms). */
+  readonly #lastHeard = new Map<bigint, number>()
+  /** Leader only: sessions whose expiry and nodes whose reaping were proposed. */
+  readonly #expiring = new Set<bigint>()
+  readonly #reaping = new Set<string>()
+  #readCounter = 0
+  #cancelTick: () => void = () => {}
+  #transport: Transport | undefined
+  #drained: Promise<void> = Promise.resolve()
+  readonly #host: SessionHost
+
+  private constructor (
+    private readonly opts: ResolvedOptions,
+    private readonly env: Env,
+    private readonly log: Logger,
+    private readonly core: RaftCore,
+    private readonly storage: Storage,
+    private sm: StateMachine,
+    superDigest: string | undefined,
+  ) {
+    super()
+    this.#voters = Object.keys(opts.ensemble).sort()
+    this.#snapshotIndex = sm.appliedIndex
+    const watches = new WatchRegistry()
+    const peer = this
+    this.#host = {
+      get tree () { return peer.sm.tree },
+      watches,
+      maxDataBytes: opts.maxDataBytes,
+      log,
+      superDigest,
+      write: (session, ops, multi) => this.#submitWrite(session, ops, multi),
+      sync: () => this.#sync(),
+      close: (session) => this.#closeSession(session),
+    }
+  }
+
+  /**
+   * Starts a peer: opens its storage (recovering its log), joins the ensemble, and begins
+   * ticking. Resolves once started; use {@link ready} to wait for a leader.
+   */
+  static async start (options: PeerOptions): Promise<Peer> {
+    const opts = resolveOptions(options)
+    const log = options.log ?? consoleLogger(`zkpeer[${opts.id}]`)
+    const env = options.env ?? systemEnv(log)
+    const storage = options.storage ??
+      (options.dataDir !== undefined ? diskStorage(options.dataDir, { sync: opts.sync, log })
+        : options.db !== undefined ? new LevelStorage({ db: options.db, sync: opts.sync, log })
+          : new VolatileStorage())
+    const recovered = await storage.open()
+    if (recovered.truncatedEntries > 0) log.warn('truncated a torn or corrupt log tail on start', { entries: recovered.truncatedEntries })
+    const sm = recovered.snapshotData === undefined ? new StateMachine() : StateMachine.restore(recovered.snapshotData)
+    const core = new RaftCore({
+      id: opts.id,
+      voters: Object.keys(opts.ensemble),
+      electionTicks: opts.electionTicks,
+      heartbeatTicks: opts.heartbeatTicks,
+      random: (min, max) => env.random.intInclusive(min, max),
+      durable: recovered,
+      compactRetainEntries: retainedEntries(opts),
+    })
+    const peer = new Peer(opts, env, log, core, storage, sm, options.superDigest)
+    peer.#appliedTerm = recovered.snapshot?.term ?? 0
+    if (opts.listen !== undefined) {
+      const factory = options.transport ?? transportForUrl(opts.listen)
+      peer.#transport = await factory({
+        id: opts.id,
+        listen: opts.listen,
+        peers: opts.ensemble,
+        secret: options.secret,
+        tls: options.tls,
+        log,
+      }, (from, message) => peer.#onMessage(from, message))
+    }
+    peer.#cancelTick = env.clock.every(opts.tickMs, () => peer.#onTick())
+    peer.#schedule()
+    return peer
+  }
+
+  /** This peer's id. */
+  get id (): string { return this.opts.id }
+  /** This peer's current role. */
+  get role (): PeerRole { return this.#role }
+  /** The leader this peer knows of, if any. */
+  get leaderId (): string | undefined { return this.#leaderId }
+  /** The current consensus term. */
+  get term (): number { return this.#term }
+  /** The URL this peer listens on for peers (a requested port 0 resolved), if it listens. */
+  get listenUrl (): string | undefined { return this.#transport?.listenUrl }
+
+  /**
+   * Resolves once a leader is known and this peer has applied the log up to the commit point
+   * it learned from that leader. Rejects if the peer stops first.
+   */
+  async ready (): Promise<void> {
+    while (this.#leaderId === undefined) {
+      if (this.#stopped) throw new ZkError('CONNECTIONLOSS', 'the peer was stopped before it found a leader')
+      await new Promise<void>((resolve) => {
+        const done = (): void => { this.off('leader', done); this.off('stopped', done); resolve() }
+        this.on('leader', done)
+        this.on('stopped', done)
+      })
+    }
+    await this.#sync()
+  }
+
+  /** Opens a session on this peer; resolves once the ensemble committed it. */
+  async connect (options: ConnectOptions = {}): Promise<Session> {
+    this.#checkRunning()
+    const requested = options.sessionTimeoutMs ?? this.opts.sessionTimeoutMs
+    if (typeof requested !== 'number' || !Number.isFinite(requested) || requested <= 0) {
+      throw new ZkError('BADARGUMENTS', `sessionTimeoutMs must be a positive number, not ${String(requested)}`)
+    }
+    const timeoutMs = Math.min(this.opts.maxSessionTimeoutMs, Math.max(this.opts.minSessionTimeoutMs, Math.round(requested)))
+    const nonce = Buffer.from(randomBytes(12)).toString('hex')
+    const data = encodeCommand({ t: 'open', origin: this.id, nonce, timeoutMs })
+    const session = await new Promise<Session>((resolve, reject) => {
+      const now = this.env.clock.monotonicMs()
+      this.#opens.set(nonce, { data, timeoutMs, resolve, reject, deadline: now + Math.max(timeoutMs, this.#electionTimeoutMs() * 4), lastSentMs: now })
+      this.#propose(data)
+    })
+    for (const a of options.auth ?? []) await session.addAuth(a.scheme, a.credentials)
+    return session
+  }
+
+  /** A plain snapshot of this peer's state (role, leader, term, zxid, counts, peer lag). */
+  status (): PeerStatus {
+    const core = this.core.status()
+    const peers: Record<string, { match: number, next: number, lag: number }> = {}
+    for (const [id, p] of Object.entries(core.progress)) peers[id] = { match: p.match, next: p.next, lag: p.lagEntries }
+    let pendingWrites = 0
+    for (const l of this.#local.values()) pendingWrites += l.pending.length
+    return {
+      id: this.id,
+      role: this.#role,
+      leader: this.#leaderId,
+      term: this.#term,
+      zxid: this.sm.appliedIndex,
+      commitIndex: core.commit,
+      lastIndex: core.lastIndex,
+      znodes: this.sm.tree.nodeCount,
+      sessions: this.sm.sessions.size,
+      localSessions: this.#local.size,
+      watches: this.#host.watches.size,
+      pendingWrites,
+      snapshotsInstalled: this.#snapshotsInstalled,
+      peers,
+    }
+  }
+
+  /**
+   * Stops this peer. A leader first hands leadership to an up-to-date follower (bounded by an
+   * election timeout). Sessions opened here end locally (`closed`); in the ensemble they expire
+   * after their timeout unless closed first. Idempotent.
+   */
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    if (this.#role === 'leader' && this.#voters.length > 1) await this.#handOffLeadership()
+    this.#stopped = true
+    this.#cancelTick()
+    const lost = (what: string): ZkError => new ZkError('CONNECTIONLOSS', `peer ${this.id} stopped ${what}`)
+    for (const l of this.#local.values()) {
+      for (const p of l.pending) if (!p.settled) p.reject(lost('before the write was applied; it may or may not have been'))
+      for (const c of l.closers) c()
+      l.session.end('closed')
+    }
+    this.#local.clear()
+    for (const o of this.#opens.values()) o.reject(lost('before the session was opened'))
+    this.#opens.clear()
+    for (const r of this.#reads.values()) r.reject(lost('before sync completed'))
+    this.#reads.clear()
+    this.emit('stopped')
+    await this.#drained
+    await this.#transport?.stop()
+    await this.storage.close()
+  }
+
+  // ── the event loop ────────────────────────────────────────────────────────────────────────
+
+  #onTick (): void {
+    if (this.#stopped) return
+    this.#ticks++
+    this.core.tick()
+    const now = this.env.clock.monotonicMs()
+    if (this.#role === 'leader') this.#leaderDuties(now)
+    else if (this.#ticks % this.#touchEveryTicks() === 0) this.#sendTouches()
+    this.#retryPending(now)
+    this.#schedule()
+  }
+
+  #onMessage (from: string, message: unknown): void {
+    if (this.#stopped) return
+    const envelope = parseEnvelope(message)
+    if (envelope === undefined || !(from in this.opts.ensemble)) {
+      this.log.warn('dropped a malformed message', { from })
+      return
+    }
+    this.#handleEnvelope(from, envelope)
+    this.#schedule()
+  }
+
+  #handleEnvelope (from: string, envelope: Envelope): void {
+    switch (envelope.k) {
+      case 'raft':
+        if (envelope.m.from !== from || envelope.m.to !== this.id) {
+          this.log.warn('dropped a consensus message with a wrong sender or recipient', { from, claimed: envelope.m.from, to: envelope.m.to })
+          return
+        }
+        this.core.step(envelope.m as Message)
+        return
+      case 'fwd':
+        // Only the leader appends; a stale forward is dropped and its origin re-sends.
+        if (this.#role === 'leader') for (const d of envelope.d) this.#appendAsLeader(d)
+        return
+      case 'touch':
+        if (this.#role === 'leader') {
+          const now = this.env.clock.monotonicMs()
+          for (const s of envelope.s) {
+            const id = BigInt(s)
+            if (this.sm.sessions.get(id) !== undefined) this.#lastHeard.set(id, now)
+          }
+        }
+    }
+  }
+
+  #schedule (): void {
+    if (this.#scheduled || this.#stopped) return
+    this.#scheduled = true
+    queueMicrotask(() => {
+      this.#scheduled = false
+      if (this.#driving) return
+      this.#drained = this.#drive().catch((err: unknown) => this.#fail(err))
+    })
+  }
+
+  /** Processes Ready batches, one at a time, in the order the core's contract requires. */
+  async #drive (): Promise<void> {
+    this.#driving = true
+    try {
+      this.#flushForwards()
+      while (!this.#stopped && this.core.hasReady()) {
+        const rd: Ready = this.core.ready()
+        if (rd.softState !== undefined) this.#onSoftState(rd.softState)
+        if (rd.snapshot !== undefined || rd.hardState !== undefined || rd.entries.length > 0) {
+          await this.storage.write({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries })
+        }
+        if (rd.snapshot !== undefined) this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
+        for (const m of rd.messages) this.#send(m.to, { k: 'raft', m })
+        for (const e of rd.committed) this.#apply(e)
+        for (const rs of rd.readStates) this.#onReadState(rs)
+        this.#releaseReadWaiters()
+        this.core.advance(rd)
+        await this.#maybeSnapshot()
+        this.#flushForwards()
+      }
+    } finally {
+      this.#driving = false
+    }
+    if (!this.#stopped && (this.core.hasReady() || this.#forwardQueue.length > 0)) this.#schedule()
+  }
+
+  #fail (err: unknown): void {
+    this.log.error('peer failed and stops: storage or consensus error', { error: err instanceof Error ? err.stack ?? err.message : String(err) })
+    void this.stop()
+  }
+
+  #onSoftState (soft: SoftState): void {
+    const role: PeerRole = soft.role === 'precandidate' ? 'candidate' : soft.role
+    const wasLeader = this.#role === 'leader'
+    this.#term = soft.term
+    if (role !== this.#role) {
+      this.#role = role
+      if (role === 'leader') this.#becomeLeader()
+      this.emit('role', role)
+    }
+    if (wasLeader && role !== 'leader') {
+      this.#lastHeard.clear()
+      this.#expiring.clear()
+      this.#reaping.clear()
+    }
+    if (soft.leaderId !== this.#leaderId) {
+      this.#leaderId = soft.leaderId
+      for (const l of this.#local.values()) l.session.setConnectivity(soft.leaderId === undefined ? 'suspended' : 'connected')
+      this.emit('leader', soft.leaderId)
+      // A new leader may not have what the old one was sent: re-send everything unapplied.
+      if (soft.leaderId !== undefined) this.#resendAll()
+    }
+  }
+
+  #becomeLeader (): void {
+    // Like ZooKeeper, a new leader gives every session a fresh full timeout.
+    const now = this.env.clock.monotonicMs()
+    for (const s of this.sm.sessions.all()) this.#lastHeard.set(s.id, now)
+  }
+
+  // ── applying committed entries ────────────────────────────────────────────────────────────
+
+  #apply (entry: Entry): void {
+    if (entry.index <= this.sm.appliedIndex) return
+    const applied = this.sm.apply(entry)
+    this.#appliedTerm = entry.term
+    this.#dispatch(applied)
+  }
+
+  #dispatch (applied: Applied): void {
+    const zxid = this.sm.appliedIndex
+    switch (applied.t) {
+      case 'noop':
+        return
+      case 'open': {
+        if (this.#role === 'leader') this.#lastHeard.set(applied.sessionId, this.env.clock.monotonicMs())
+        if (applied.origin !== this.id) return
+        const open = this.#opens.get(applied.nonce)
+        if (open === undefined) return
+        this.#opens.delete(applied.nonce)
+        const session = new Session(applied.sessionId, open.timeoutMs, this.#host)
+        this.#local.set(applied.sessionId, { session, nextSeq: 1, pending: [], lastSentMs: 0, closers: [] })
+        if (this.#leaderId === undefined) session.setConnectivity('suspended')
+        open.resolve(session)
+        return
+      }
+      case 'close': {
+        for (const c of applied.changes) this.#host.watches.trigger(c, zxid)
+        this.#lastHeard.delete(applied.sessionId)
+        this.#expiring.delete(applied.sessionId)
+        const local = this.#local.get(applied.sessionId)
+        if (local === undefined) return
+        this.#local.delete(applied.sessionId)
+        const expired = applied.expired || local.closers.length === 0
+        for (const p of local.pending) {
+          if (!p.settled) p.reject(new ZkError('SESSIONEXPIRED', `session 0x${applied.sessionId.toString(16)} ${expired ? 'expired' : 'was closed'} before this write was applied`))
+        }
+        for (const c of local.closers) c()
+        local.session.end(expired ? 'expired' : 'closed')
+        return
+      }
+      case 'write': {
+        if (applied.result?.ok === true) for (const c of applied.result.changes) this.#host.watches.trigger(c, zxid)
+        const local = this.#local.get(applied.sessionId)
+        if (local === undefined) return
+        if (applied.verdict === 'unknown-session') {
+          this.#endLocal(local, 'expired')
+          return
+        }
+        if (applied.verdict !== 'apply') return
+        const i = local.pending.findIndex((p) => p.seq === applied.seq)
+        if (i < 0) return
+        const [p] = local.pending.splice(i, 1)
+        assert(p !== undefined && applied.result !== undefined, 'an applied write has a result')
+        if (!p.settled) p.resolve(applied.result)
+        return
+      }
+      case 'reap':
+        if (applied.result.ok) for (const c of applied.result.changes) this.#host.watches.trigger(c, zxid)
+        this.#reaping.delete(applied.path)
+    }
+  }
+
+  #endLocal (local: LocalSession, state: 'expired' | 'closed'): void {
+    this.#local.delete(local.session.sessionId)
+    for (const p of local.pending) if (!p.settled) p.reject(new ZkError('SESSIONEXPIRED', `session 0x${local.session.sessionId.toString(16)} has expired`))
+    for (const c of local.closers) c()
+    local.session.end(state)
+  }
+
+  #installSnapshot (data: Uint8Array, term: number): void {
+    this.sm = StateMachine.restore(data)
+    this.#snapshotsInstalled++
+    this.#appliedTerm = term
+    this.#snapshotIndex = this.sm.appliedIndex
+    // Writes covered by the snapshot were applied, but their results are not in it.
+    for (const local of [...this.#local.values()]) {
+      const record = this.sm.sessions.get(local.session.sessionId)
+      if (record === undefined) {
+        this.#endLocal(local, 'expired')
+        continue
+      }
+      local.nextSeq = Math.max(local.nextSeq, record.nextSeq)
+      for (const p of local.pending.filter((q) => q.seq < record.nextSeq)) {
+        if (!p.settled) p.reject(new ZkError('CONNECTIONLOSS', 'this peer caught up by snapshot; the write was applied but its result is unknown'))
+      }
+      local.pending.splice(0, local.pending.length, ...local.pending.filter((q) => q.seq >= record.nextSeq))
+    }
+    this.log.info('installed a snapshot from the leader', { index: this.sm.appliedIndex })
+  }
+
+  async #maybeSnapshot (): Promise<void> {
+    const since = this.sm.appliedIndex - this.#snapshotIndex
+    // Grow the interval with the tree, so snapshots cost about two znodes per entry. Half the
+    // tree, not all of it: under creates alone the tree grows as fast as the log, and a full
+    // tree's worth of entries since the last snapshot would never come.
+    if (since < Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2)) return
+    const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
+    const data = this.sm.snapshot()
+    this.core.compact(meta, data)
+    await this.storage.compact({ meta, data }, retainedEntries(this.opts))
+    this.#snapshotIndex = meta.index
+  }
+
+  // ── proposing ─────────────────────────────────────────────────────────────────────────────
+
+  #submitWrite (session: Session, ops: readonly WriteOp[], multi: boolean): Promise<ApplyResult> {
+    const local = this.#local.get(session.sessionId)
+    if (this.#stopped || local === undefined) {
+      return Promise.reject(new ZkError('SESSIONEXPIRED', `session 0x${session.sessionId.toString(16)} is not open on peer ${this.id}`))
+    }
+    const seq = local.nextSeq++
+    const data = encodeCommand({ t: 'write', sid: session.sessionId.toString(), seq, auth: session.authIds, ops, multi })
+    return new Promise<ApplyResult>((resolve, reject) => {
+      const now = this.env.clock.monotonicMs()
+      local.pending.push({ seq, data, resolve, reject, deadline: now + session.timeoutMs, settled: false })
+      local.lastSentMs = now
+      this.#propose(data)
+    })
+  }
+
+  #closeSession (session: Session): Promise<void> {
+    const local = this.#local.get(session.sessionId)
+    if (local === undefined) return Promise.resolve()
+    const data = encodeCommand({ t: 'close', sid: session.sessionId.toString(), expired: false })
+    return new Promise<void>((resolve) => {
+      // If the ensemble cannot be reached, give up after the session timeout: it expires there.
+      const cancel = this.env.clock.after(session.timeoutMs, () => {
+        if (this.#local.get(session.sessionId) === local) this.#endLocal(local, 'closed')
+      })
+      local.closers.push(() => { cancel(); resolve() })
+      this.#propose(data)
+    })
+  }
+
+  #sync (): Promise<void> {
+    this.#checkRunning()
+    const ctx = `${this.id}:${++this.#readCounter}`
+    return new Promise<void>((resolve, reject) => {
+      const now = this.env.clock.monotonicMs()
+      this.#reads.set(ctx, { data: new Uint8Array(0), resolve, reject, deadline: now + this.opts.maxSessionTimeoutMs, lastSentMs: now })
+      this.core.readIndex(ctx)
+      this.#schedule()
+    })
+  }
+
+  #onReadState (rs: ReadState): void {
+    const read = this.#reads.get(rs.ctx)
+    if (read === undefined) return
+    this.#reads.delete(rs.ctx)
+    this.#readWaiters.push({ index: rs.index, resolve: read.resolve })
+  }
+
+  #releaseReadWaiters (): void {
+    if (this.#readWaiters.length === 0) return
+    const applied = this.sm.appliedIndex
+    let kept = 0
+    for (const w of this.#readWaiters) {
+      if (w.index <= applied) w.resolve()
+      else this.#readWaiters[kept++] = w
+    }
+    this.#readWaiters.length = kept
+  }
+
+  /** Sends a command toward the leader: appended here if we lead, else forwarded (batched). */
+  #propose (data: Uint8Array): void {
+    if (this.#stopped) return
+    if (this.#role === 'leader') this.#appendAsLeader(data)
+    else if (this.#leaderId !== undefined) this.#forwardQueue.push(data)
+    this.#schedule()
+  }
+
+  #appendAsLeader (data: Uint8Array): void {
+    // A copy: the origin keeps its bytes for re-sending, and a stored entry must never change.
+    const stamped = data.slice()
+    stampTime(stamped, this.env.clock.nowMs())
+    this.core.propose(stamped)
+  }
+
+  #flushForwards (): void {
+    if (this.#forwardQueue.length === 0) return
+    const leader = this.#leaderId
+    if (leader !== undefined && leader !== this.id) this.#send(leader, { k: 'fwd', d: this.#forwardQueue.slice() })
+    this.#forwardQueue.length = 0
+  }
+
+  #send (to: string, envelope: Envelope): void {
+    this.#transport?.send(to, envelope)
+  }
+
+  #resendAll (): void {
+    const now = this.env.clock.monotonicMs()
+    for (const local of this.#local.values()) {
+      for (const p of local.pending) this.#propose(p.data)
+      local.lastSentMs = now
+    }
+    for (const o of this.#opens.values()) {
+      this.#propose(o.data)
+      o.lastSentMs = now
+    }
+    for (const [ctx, r] of this.#reads) {
+      this.core.readIndex(ctx)
+      r.lastSentMs = now
+    }
+  }
+
+  /** Times out callers past their deadline, and re-sends what has waited too long. */
+  #retryPending (now: number): void {
+    const resendAfter = this.#electionTimeoutMs() * 2
+    for (const local of this.#local.values()) {
+      for (const p of local.pending) {
+        if (!p.settled && now >= p.deadline) {
+          p.settled = true
+          // Still re-sent until applied, so later writes of the session are not stuck behind it.
+          p.reject(new ZkError('CONNECTIONLOSS', `no quorum applied this write within the session timeout (${local.session.timeoutMs} ms); it may or may not be applied later`))
+        }
+      }
+      if (local.pending.length > 0 && now - local.lastSentMs >= resendAfter) {
+        local.lastSentMs = now
+        for (const p of local.pending) this.#propose(p.data)
+      }
+    }
+    for (const [nonce, o] of this.#opens) {
+      if (now >= o.deadline) {
+        this.#opens.delete(nonce)
+        o.reject(new ZkError('CONNECTIONLOSS', 'could not open a session: no leader committed it in time'))
+      } else if (now - o.lastSentMs >= resendAfter) {
+        o.lastSentMs = now
+        this.#propose(o.data)
+      }
+    }
+    for (const [ctx, r] of this.#reads) {
+      if (now >= r.deadline) {
+        this.#reads.delete(ctx)
+        r.reject(new ZkError('CONNECTIONLOSS', 'sync did not complete: no leader confirmed a read index in time'))
+      } else if (now - r.lastSentMs >= resendAfter) {
+        r.lastSentMs = now
+        this.core.readIndex(ctx)
+      }
+    }
+  }
+
+  // ── leader duties: session expiry, reaping, heartbeats ────────────────────────────────────
+
+  #leaderDuties (now: number): void {
+    for (const id of this.#local.keys()) this.#lastHeard.set(id, now)
+    for (const s of this.sm.sessions.all()) {
+      const last = this.#lastHeard.get(s.id)
+      if (last === undefined) {
+        this.#lastHeard.set(s.id, now)
+        continue
+      }
+      if (now - last > s.timeoutMs && !this.#expiring.has(s.id)) {
+        this.#expiring.add(s.id)
+        this.log.info('expiring a silent session', { session: s.id.toString(16), owner: s.owner })
+        this.#propose(encodeCommand({ t: 'close', sid: s.id.toString(), expired: true }))
+      }
+    }
+    if (this.#ticks % Math.max(1, Math.round(this.opts.reapIntervalMs / this.opts.tickMs)) === 0) {
+      for (const path of this.sm.tree.dueForReaping(this.env.clock.nowMs())) {
+        if (this.#reaping.has(path)) continue
+        this.#reaping.add(path)
+        this.#propose(encodeCommand({ t: 'reap', path } satisfies Command))
+      }
+    }
+  }
+
+  #sendTouches (): void {
+    const leader = this.#leaderId
+    if (leader === undefined || leader === this.id || this.#local.size === 0) return
+    this.#send(leader, { k: 'touch', s: [...this.#local.keys()].map((id) => id.toString()) })
+  }
+
+  #touchEveryTicks (): number {
+    return Math.max(1, Math.floor(this.opts.minSessionTimeoutMs / 3 / this.opts.tickMs))
+  }
+
+  async #handOffLeadership (): Promise<void> {
+    this.core.transferLeadership()
+    this.#schedule()
+    const deadline = this.env.clock.monotonicMs() + this.#electionTimeoutMs() * 2
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.#role !== 'leader' || this.env.clock.monotonicMs() >= deadline) {
+          cancel()
+          resolve()
+        }
+      }
+      const cancel = this.env.clock.every(this.opts.tickMs, check)
+    })
+  }
+
+  #electionTimeoutMs (): number {
+    return this.opts.tickMs * this.opts.electionTicks
+  }
+
+  #checkRunning (): void {
+    if (this.#stopped) throw new ZkError('CONNECTIONLOSS', `peer ${this.id} is stopped`)
+  }
+
+}
+
+/**
+ * Entries kept behind a snapshot, in the core and in storage alike, so a follower that lags a
+ * little catches up by log; one further behind is sent the snapshot.
+ */
+function retainedEntries (opts: ResolvedOptions): number {
+  return Math.min(5_000, opts.snapshotEntries)
+}

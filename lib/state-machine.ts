@@ -1,0 +1,107 @@
+/**
+ * The replicated state machine: the znode tree plus the session table, changed only by applying
+ * committed log entries in order. Deterministic: every input (time, session id, the writer's
+ * auth ids) is read from the entry, so every peer that applies the same log holds the same
+ * state. The zxid of a transaction is its entry's index.
+ */
+import { Packr } from 'msgpackr'
+import { assert } from './assert.js'
+import { decodeCommand, type Command } from './commands.js'
+import type { Entry } from './consensus/types.js'
+import { SessionTable, type SeqVerdict } from './session/session-table.js'
+import { DataTree } from './tree/data-tree.js'
+import type { ApplyResult } from './tree/txn.js'
+import type { TreeChange } from './tree/types.js'
+
+/** What applying one entry did, for the peer to resolve requests and fire watches. */
+export type Applied =
+  | { readonly t: 'noop' }
+  | { readonly t: 'open', readonly origin: string, readonly nonce: string, readonly sessionId: bigint }
+  | { readonly t: 'close', readonly sessionId: bigint, readonly expired: boolean, readonly wasLive: boolean, readonly changes: readonly TreeChange[] }
+  | { readonly t: 'write', readonly sessionId: bigint, readonly seq: number, readonly verdict: SeqVerdict, readonly result: ApplyResult | undefined }
+  | { readonly t: 'reap', readonly path: string, readonly result: ApplyResult }
+
+const snapshotPackr = new Packr({ useRecords: false, mapsAsObjects: true })
+
+/** The tree and the session table, advanced one committed entry at a time. */
+export class StateMachine {
+  /** The index of the last applied entry (the last zxid). */
+  appliedIndex: number
+  /** The time of the last applied transaction, as the leader stamped it. */
+  lastTimeMs: number
+
+  constructor (
+    readonly tree: DataTree = new DataTree(),
+    readonly sessions: SessionTable = new SessionTable(),
+    appliedIndex = 0,
+    lastTimeMs = 0,
+  ) {
+    this.appliedIndex = appliedIndex
+    this.lastTimeMs = lastTimeMs
+  }
+
+  /** Applies the next committed entry. Entries must come in index order without gaps. */
+  apply (entry: Entry): Applied {
+    assert(entry.index === this.appliedIndex + 1, `apply in order: expected ${this.appliedIndex + 1}, got ${entry.index}`)
+    this.appliedIndex = entry.index
+    if (entry.data.length === 0) return { t: 'noop' }
+    const { timeMs, command } = decodeCommand(entry.data)
+    this.lastTimeMs = timeMs
+    return this.applyCommand(command, entry.index, timeMs)
+  }
+
+  private applyCommand (command: Command, zxid: number, timeMs: number): Applied {
+    switch (command.t) {
+      case 'open': {
+        const sessionId = BigInt(zxid)
+        this.sessions.open(sessionId, command.origin, command.timeoutMs)
+        return { t: 'open', origin: command.origin, nonce: command.nonce, sessionId }
+      }
+      case 'close': {
+        const sessionId = BigInt(command.sid)
+        const wasLive = this.sessions.close(sessionId)
+        let changes: readonly TreeChange[] = []
+        if (wasLive) {
+          const r = this.tree.apply({ kind: 'closeSession', sessionId }, { zxid, timeMs, sessionId, authIds: [] })
+          if (r.ok) changes = r.changes
+        }
+        return { t: 'close', sessionId, expired: command.expired, wasLive, changes }
+      }
+      case 'write': {
+        const sessionId = BigInt(command.sid)
+        const verdict = this.sessions.admit(sessionId, command.seq)
+        if (verdict !== 'apply') return { t: 'write', sessionId, seq: command.seq, verdict, result: undefined }
+        const ctx = { zxid, timeMs, sessionId, authIds: command.auth }
+        const result = command.multi
+          ? this.tree.apply({ kind: 'multi', ops: command.ops }, ctx)
+          : this.tree.apply({ kind: 'op', op: command.ops[0]! }, ctx)
+        return { t: 'write', sessionId, seq: command.seq, verdict, result }
+      }
+      case 'reap': {
+        const result = this.tree.apply({ kind: 'reap', path: command.path }, { zxid, timeMs, sessionId: 0n, authIds: [] })
+        return { t: 'reap', path: command.path, result }
+      }
+    }
+  }
+
+  /** Serializes the whole state (tree, sessions, position) for a consensus snapshot. */
+  snapshot (): Uint8Array {
+    return snapshotPackr.pack({
+      v: 1,
+      appliedIndex: this.appliedIndex,
+      lastTimeMs: this.lastTimeMs,
+      sessions: this.sessions.toRows(),
+      tree: this.tree.snapshot(),
+    })
+  }
+
+  /** Rebuilds a state machine from {@link snapshot}'s output. */
+  static restore (data: Uint8Array): StateMachine {
+    const s = snapshotPackr.unpack(data) as {
+      v: number, appliedIndex: number, lastTimeMs: number,
+      sessions: Array<[string, string, number, number]>, tree: Uint8Array
+    }
+    assert(s.v === 1, `unknown snapshot version ${s.v}`)
+    return new StateMachine(DataTree.fromSnapshot(s.tree), SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
+  }
+}

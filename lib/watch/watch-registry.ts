@@ -1,0 +1,149 @@
+/**
+ * The watches registered on one peer, and which of them a tree change fires (ZooKeeper 3.9
+ * semantics, ZK-SEMANTICS §7). Owns no I/O: the peer feeds it the changes of each applied
+ * transaction, in log order, and it hands each event to the owning session synchronously, so a
+ * session receives the event before any later promise of the write resolves.
+ *
+ * Tables, as ZooKeeper keeps them:
+ * - data: one-shot watches from getData and exists (exists may watch a missing node);
+ * - child: one-shot watches from getChildren;
+ * - persistent: `addWatch` on one path (all four event types for that path);
+ * - recursive: `addWatch` recursive (created/changed/deleted for the path and its descendants,
+ *   never NodeChildrenChanged).
+ */
+import type { ACL, TreeChange, WatchEvent } from '../tree/types.js'
+
+/** A function that receives watch events. */
+export type WatchListener = (event: WatchEvent) => void
+
+/** The session side of a watch: may it see nodes with this ACL, and how to hand it an event. */
+export interface WatchOwner {
+  /** True if the owner holds READ on `acl`; events it may not read are dropped (one-shots are still used up). */
+  canRead (acl: readonly ACL[]): boolean
+  /** Delivers `event` to `listener`. Called at most once per listener per event. */
+  deliver (listener: WatchListener, event: WatchEvent): void
+}
+
+/** Which table a watch sits in. */
+export type WatchKind = 'data' | 'child' | 'persistent' | 'recursive'
+
+/** One registered watch. Its identity is the handle used to remove it. */
+export interface Watch {
+  readonly kind: WatchKind
+  readonly path: string
+  readonly owner: WatchOwner
+  readonly listener: WatchListener
+}
+
+/** The watches of one peer. */
+export class WatchRegistry {
+  private readonly tables: Record<WatchKind, Map<string, Set<Watch>>> = {
+    data: new Map(), child: new Map(), persistent: new Map(), recursive: new Map(),
+  }
+
+  private count = 0
+
+  /** Number of registered watches (all kinds). */
+  get size (): number {
+    return this.count
+  }
+
+  /** Registers a watch and returns it (its handle for {@link remove}). */
+  add (kind: WatchKind, path: string, owner: WatchOwner, listener: WatchListener): Watch {
+    const watch: Watch = { kind, path, owner, listener }
+    const table = this.tables[kind]
+    let set = table.get(path)
+    if (set === undefined) table.set(path, set = new Set())
+    set.add(watch)
+    this.count++
+    return watch
+  }
+
+  /** Removes one watch; returns false if it was not registered (already fired or removed). */
+  remove (watch: Watch): boolean {
+    const table = this.tables[watch.kind]
+    const set = table.get(watch.path)
+    if (set === undefined || !set.delete(watch)) return false
+    if (set.size === 0) table.delete(watch.path)
+    this.count--
+    return true
+  }
+
+  /** Removes every watch of `owner` (its session ended). */
+  removeOwner (owner: WatchOwner): void {
+    for (const table of Object.values(this.tables)) {
+      for (const set of table.values()) {
+        for (const w of set) if (w.owner === owner) this.remove(w)
+      }
+    }
+  }
+
+  /** The watches of `owner` matching the filter, for removeWatches/checkWatches. */
+  find (owner: WatchOwner, filter: { path: string, kinds: readonly WatchKind[], listener?: WatchListener }): Watch[] {
+    const found: Watch[] = []
+    for (const kind of filter.kinds) {
+      for (const w of this.tables[kind].get(filter.path) ?? []) {
+        if (w.owner === owner && (filter.listener === undefined || w.listener === filter.listener)) found.push(w)
+      }
+    }
+    return found
+  }
+
+  /**
+   * Fires the watches that `change` triggers, at `zxid`. One-shot watches are removed whether
+   * or not the ACL filter lets the event through, as ZooKeeper does.
+   */
+  trigger (change: TreeChange, zxid: number): void {
+    if (this.count === 0) return
+    const fired: Watch[] = []
+    const { type, path } = change
+    const take = (kind: WatchKind, p: string, oneShot: boolean): void => {
+      const table = this.tables[kind]
+      const set = table.get(p)
+      if (set === undefined) return
+      for (const w of set) fired.push(w)
+      if (oneShot) {
+        table.delete(p)
+        this.count -= set.size
+      }
+    }
+    switch (type) {
+      case 'NodeCreated':
+      case 'NodeDataChanged':
+        take('data', path, true)
+        break
+      case 'NodeDeleted':
+        take('data', path, true)
+        take('child', path, true)
+        break
+      case 'NodeChildrenChanged':
+        take('child', path, true)
+        break
+    }
+    take('persistent', path, false)
+    if (type !== 'NodeChildrenChanged' && this.tables.recursive.size > 0) {
+      for (let p: string | undefined = path; p !== undefined; p = parentOrUndefined(p)) take('recursive', p, false)
+    }
+    if (fired.length === 0) return
+    const event: WatchEvent = { type, path, zxid }
+    // ZooKeeper sends a session one notification per event, and the client hands it to each
+    // listener once, however many registrations led to it.
+    const delivered = new Map<WatchOwner, Set<WatchListener>>()
+    for (const w of fired) {
+      let listeners = delivered.get(w.owner)
+      if (listeners === undefined) {
+        if (!w.owner.canRead(change.acl)) continue
+        delivered.set(w.owner, listeners = new Set())
+      }
+      if (listeners.has(w.listener)) continue
+      listeners.add(w.listener)
+      w.owner.deliver(w.listener, event)
+    }
+  }
+}
+
+function parentOrUndefined (path: string): string | undefined {
+  if (path === '/') return undefined
+  const i = path.lastIndexOf('/')
+  return i === 0 ? '/' : path.slice(0, i)
+}

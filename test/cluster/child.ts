@@ -1,0 +1,161 @@
+/**
+ * A peer in its own process, driven by a parent over IPC (see protocol.ts). Used by the
+ * real-process tests, the benchmarks and the recipe tests: the parent can kill -9, SIGSTOP
+ * and restart it like any server process.
+ */
+import { Peer, ZkError, type Session } from '../../lib/index.js'
+import type { BenchReport, ChildEvent, ChildReply, ChildRequest, LoadReport } from './protocol.js'
+
+let peer: Peer | undefined
+const sessions = new Map<number, Session>()
+let nextSession = 1
+let load: { state: { stop: boolean }, done: Promise<LoadReport> } | undefined
+
+function send (message: ChildReply | ChildEvent): void {
+  process.send?.(message)
+}
+
+function session (n: number): Session {
+  const s = sessions.get(n)
+  if (s === undefined) throw new ZkError('SESSIONEXPIRED', `no session ${n} in this child`)
+  return s
+}
+
+function percentile (sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+}
+
+async function runLoad (zk: Session, prefix: string, inFlight: number, bytes: number, state: { stop: boolean }): Promise<LoadReport> {
+  const acked: string[] = []
+  const errors: Record<string, number> = {}
+  const value = Buffer.alloc(bytes, 1)
+  let n = 0
+  const worker = async (): Promise<void> => {
+    while (!state.stop) {
+      const path = `${prefix}-${n++}`
+      try {
+        await zk.create(path, value)
+        acked.push(path)
+      } catch (err) {
+        const code = err instanceof ZkError ? err.code : 'OTHER'
+        errors[code] = (errors[code] ?? 0) + 1
+        if (code === 'SESSIONEXPIRED') return
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  return { acked, errors }
+}
+
+async function bench (zk: Session, kind: string, path: string, ops: number, inFlight: number, bytes: number): Promise<BenchReport> {
+  const value = Buffer.alloc(bytes, 2)
+  const latencies = new Float64Array(ops)
+  let next = 0
+  let errors = 0
+  const op = (i: number): Promise<unknown> => {
+    switch (kind) {
+      case 'write': return zk.setData(`${path}/k${i % 1024}`, value)
+      case 'create-seq': return zk.create(`${path}/seq-`, value, { mode: 2 })
+      case 'read': return zk.getData(`${path}/k${i % 1024}`)
+      default: return zk.sync().then(() => zk.getData(`${path}/k${i % 1024}`))
+    }
+  }
+  if (kind !== 'create-seq') {
+    if (await zk.exists(path) === null) await zk.create(path).catch(() => undefined)
+    for (let i = 0; i < 1024; i++) if (await zk.exists(`${path}/k${i}`) === null) await zk.create(`${path}/k${i}`, value).catch(() => undefined)
+  } else if (await zk.exists(path) === null) {
+    await zk.create(path).catch(() => undefined)
+  }
+  const start = performance.now()
+  const worker = async (): Promise<void> => {
+    while (next < ops) {
+      const i = next++
+      const t0 = performance.now()
+      try {
+        await op(i)
+      } catch {
+        errors++
+      }
+      latencies[i] = performance.now() - t0
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  const seconds = (performance.now() - start) / 1000
+  latencies.sort()
+  return { ops, seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), p999Ms: percentile(latencies, 0.999), errors }
+}
+
+async function handle (req: ChildRequest): Promise<unknown> {
+  switch (req.cmd) {
+    case 'start': {
+      const p = await Peer.start({ ...req.options })
+      peer = p
+      p.on('role', (role: string) => send({ event: 'role', role, term: p.term }))
+      p.on('leader', (leader: string | undefined) => send({ event: 'leader', leader }))
+      return { listenUrl: p.listenUrl }
+    }
+    case 'ready':
+      await need().ready()
+      return need().status()
+    case 'connect': {
+      const zk = await need().connect({ sessionTimeoutMs: req.sessionTimeoutMs })
+      const n = nextSession++
+      sessions.set(n, zk)
+      zk.on('state', (state: string) => send({ event: 'session-state', session: n, state }))
+      return { session: n, sessionId: zk.sessionId }
+    }
+    case 'call': {
+      const zk = session(req.session) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+      const method = zk[req.method]
+      if (typeof method !== 'function') throw new ZkError('UNIMPLEMENTED', `no Session method ${req.method}`)
+      return await method.apply(zk, [...req.args])
+    }
+    case 'watch': {
+      const n = req.session
+      session(n).addWatch(req.path, (e) => send({ event: 'watch', session: n, type: e.type, path: e.path }), { recursive: req.recursive })
+      return true
+    }
+    case 'status':
+      return need().status()
+    case 'startLoad': {
+      const state = { stop: false }
+      load = { state, done: runLoad(session(req.session), req.prefix, req.inFlight, req.bytes, state) }
+      return true
+    }
+    case 'stopLoad': {
+      if (load === undefined) throw new ZkError('BADARGUMENTS', 'no load running')
+      load.state.stop = true
+      const report = await load.done
+      load = undefined
+      return report
+    }
+    case 'bench':
+      return bench(session(req.session), req.kind, req.path, req.ops, req.inFlight, req.bytes)
+    case 'stop':
+      await peer?.stop()
+      setImmediate(() => process.exit(0))
+      return true
+  }
+}
+
+function need (): Peer {
+  if (peer === undefined) throw new ZkError('CONNECTIONLOSS', 'peer not started in this child')
+  return peer
+}
+
+process.on('message', (raw) => {
+  const req = raw as ChildRequest
+  handle(req).then(
+    (result) => send({ id: req.id, ok: true, result }),
+    (err: unknown) => send({
+      id: req.id,
+      ok: false,
+      code: err instanceof ZkError ? err.code : 'SYSTEMERROR',
+      message: err instanceof Error ? err.message : String(err),
+    }),
+  )
+})
+// The parent going away (killed test runner) must not leave this peer running.
+process.on('disconnect', () => process.exit(0))

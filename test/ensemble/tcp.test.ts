@@ -1,0 +1,5 @@
+/** Goal and method: see scenarios.ts; here over tcp://. */
+import t from 'tap'
+import { ensembleScenarios } from './scenarios.js'
+
+ensembleScenarios(t, 'tcp')

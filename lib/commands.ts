@@ -2,12 +2,12 @@
  * The commands carried in log entries, and their encoding.
  *
  * An entry's data is an 8-byte header holding the transaction time (float64 epoch ms, big
- * endian) followed by the msgpack-encoded command. The proposing peer leaves the time zero and
+ * endian) followed by the command in the layout of command-codec.ts. The proposing peer leaves the time zero and
  * the leader stamps its own clock into the header when it appends the entry, so znode times
  * come from the leader (as ZooKeeper's PrepRequestProcessor fixes them) without decoding the
  * command. Apply reads the time from the entry, never from a clock.
  */
-import { Packr } from 'msgpackr'
+import { readCommand, writeCommand } from './command-codec.js'
 import type { PeerId } from './consensus/types.js'
 import type { Id, WriteOp } from './tree/types.js'
 
@@ -48,15 +48,10 @@ export interface ReapCommand {
 export type Command = OpenCommand | CloseCommand | WriteCommand | ReapCommand
 
 const HEADER_BYTES = 8
-// copyBuffers: znode data must not pin the whole entry (or network frame) it arrived in.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, copyBuffers: true })
 
 /** Encodes `command` with a zero time header, for the leader to stamp. */
 export function encodeCommand (command: Command): Uint8Array {
-  const body = packr.pack(command)
-  const out = new Uint8Array(HEADER_BYTES + body.length)
-  out.set(body, HEADER_BYTES)
-  return out
+  return writeCommand(command, HEADER_BYTES)
 }
 
 /** Writes the leader's time into an encoded command's header, in place. */
@@ -67,6 +62,5 @@ export function stampTime (data: Uint8Array, timeMs: number): void {
 /** Decodes an entry's data into its time and command. */
 export function decodeCommand (data: Uint8Array): { timeMs: number, command: Command } {
   const timeMs = new DataView(data.buffer, data.byteOffset, HEADER_BYTES).getFloat64(0)
-  const command = packr.unpack(data.subarray(HEADER_BYTES)) as Command
-  return { timeMs, command }
+  return { timeMs, command: readCommand(data, HEADER_BYTES) }
 }

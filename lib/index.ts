@@ -11,3 +11,4 @@ export {
 } from './tree/types.js'
 export type { WatchListener } from './watch/watch-registry.js'
 export type { Logger, Env } from './env.js'
+export * from './recipes/index.js'

@@ -69,6 +69,9 @@ export class Session extends EventEmitter implements WatchOwner {
    */
   constructor (readonly sessionId: bigint, readonly timeoutMs: number, private readonly host: SessionHost) {
     super()
+    // Every waiting recipe call (locks, barriers, elections…) follows the session's state, so
+    // many listeners on one session are normal, not a leak.
+    this.setMaxListeners(0)
   }
 
   /** The session's current state. */

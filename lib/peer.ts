@@ -10,7 +10,6 @@
  * so a write is applied at most once.
  */
 import { EventEmitter } from 'node:events'
-import { randomBytes } from 'node:crypto'
 import { assert } from './assert.js'
 import { encodeCommand, stampTime, type Command } from './commands.js'
 import { RaftCore } from './consensus/core.js'
@@ -112,6 +111,7 @@ export class Peer extends EventEmitter {
   #leaderId: string | undefined
   #term = 0
   #stopped = false
+  #stopping = false
   #driving = false
   #scheduled = false
   #appliedTerm = 0
@@ -238,7 +238,7 @@ export class Peer extends EventEmitter {
       throw new ZkError('BADARGUMENTS', `sessionTimeoutMs must be a positive number, not ${String(requested)}`)
     }
     const timeoutMs = Math.min(this.opts.maxSessionTimeoutMs, Math.max(this.opts.minSessionTimeoutMs, Math.round(requested)))
-    const nonce = Buffer.from(randomBytes(12)).toString('hex')
+    const nonce = Buffer.from(this.env.random.bytes(12)).toString('hex')
     const data = encodeCommand({ t: 'open', origin: this.id, nonce, timeoutMs })
     const session = await new Promise<Session>((resolve, reject) => {
       const now = this.env.clock.monotonicMs()
@@ -280,17 +280,20 @@ export class Peer extends EventEmitter {
    * after their timeout unless closed first. Idempotent.
    */
   async stop (): Promise<void> {
-    if (this.#stopped) return
-    if (this.#role === 'leader' && this.#voters.length > 1) await this.#handOffLeadership()
-    this.#stopped = true
-    this.#cancelTick()
+    if (this.#stopping) return
+    this.#stopping = true
     const lost = (what: string): ZkError => new ZkError('CONNECTIONLOSS', `peer ${this.id} stopped ${what}`)
+    // Sessions end first, so nothing built on them (a leader election, a lock) acts on the
+    // brief leader change that the hand-off below causes.
     for (const l of this.#local.values()) {
       for (const p of l.pending) if (!p.settled) p.reject(lost('before the write was applied; it may or may not have been'))
       for (const c of l.closers) c()
       l.session.end('closed')
     }
     this.#local.clear()
+    if (this.#role === 'leader' && this.#voters.length > 1) await this.#handOffLeadership()
+    this.#stopped = true
+    this.#cancelTick()
     for (const o of this.#opens.values()) o.reject(lost('before the session was opened'))
     this.#opens.clear()
     for (const r of this.#reads.values()) r.reject(lost('before sync completed'))
@@ -592,8 +595,10 @@ export class Peer extends EventEmitter {
   }
 
   #appendAsLeader (data: Uint8Array): void {
-    // A copy: the origin keeps its bytes for re-sending, and a stored entry must never change.
-    const stamped = data.slice()
+    // A real copy (Buffer#slice would share memory): the origin keeps its bytes for re-sending,
+    // and an entry already appended must never change.
+    const stamped = new Uint8Array(data.length)
+    stamped.set(data)
     stampTime(stamped, this.env.clock.nowMs())
     this.core.propose(stamped)
   }
@@ -716,7 +721,7 @@ export class Peer extends EventEmitter {
   }
 
   #checkRunning (): void {
-    if (this.#stopped) throw new ZkError('CONNECTIONLOSS', `peer ${this.id} is stopped`)
+    if (this.#stopping) throw new ZkError('CONNECTIONLOSS', `peer ${this.id} is stopped`)
   }
 
 }

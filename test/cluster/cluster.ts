@@ -31,9 +31,14 @@ export class PeerProcess extends EventEmitter {
   #alive = true
   readonly exited: Promise<number | null>
 
-  constructor (readonly options: ChildPeerOptions) {
+  /**
+   * Forks the child. `spawn.script` replaces the peer child with another script speaking the
+   * same protocol (the benchmarks' ZooKeeper client); `spawn.execArgv` passes Node flags
+   * (e.g. --expose-gc).
+   */
+  constructor (readonly options: ChildPeerOptions, spawn: { readonly script?: string, readonly execArgv?: readonly string[] } = {}) {
     super()
-    this.#child = fork(childScript, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.#child = fork(spawn.script ?? childScript, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...(spawn.execArgv ?? [])] })
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', (code) => {
         this.#alive = false
@@ -65,7 +70,7 @@ export class PeerProcess extends EventEmitter {
   get pid (): number | undefined { return this.#child.pid }
 
   /** Sends a request and resolves with the child's result (rejects with ChildError). */
-  request<T = unknown> (body: RequestBody, timeoutMs = 30_000): Promise<T> {
+  request<T = unknown> (body: RequestBody, timeoutMs = 60_000): Promise<T> {
     if (!this.#alive) return Promise.reject(new ChildError('CONNECTIONLOSS', `peer process ${this.id} is not running`))
     const id = this.#nextId++
     return new Promise<T>((resolve, reject) => {
@@ -110,13 +115,17 @@ export interface ClusterOptions {
   readonly electionTicks?: number
   readonly sessionTimeoutMs?: number
   readonly snapshotEntries?: number
+  /** With `durable`: fsync before acknowledging (default true, the Peer default). */
+  readonly sync?: boolean
+  /** Node flags for every peer process (e.g. --expose-gc), also on restarts. */
+  readonly execArgv?: readonly string[]
 }
 
 /** A running multi-process ensemble. */
 export class Cluster {
   readonly peers = new Map<string, PeerProcess>()
 
-  private constructor (readonly ensemble: Readonly<Record<string, string>>, private readonly base: Omit<ChildPeerOptions, 'id' | 'listen' | 'dataDir'>, private readonly dir: string | undefined) {}
+  private constructor (readonly ensemble: Readonly<Record<string, string>>, private readonly base: Omit<ChildPeerOptions, 'id' | 'listen' | 'dataDir'>, private readonly dir: string | undefined, private readonly execArgv: readonly string[] = []) {}
 
   /** Starts `size` peer processes on free loopback ports and waits until each is ready. */
   static async start (opts: ClusterOptions): Promise<Cluster> {
@@ -133,7 +142,8 @@ export class Cluster {
       sessionTimeoutMs: opts.sessionTimeoutMs,
       minSessionTimeoutMs: opts.sessionTimeoutMs === undefined ? undefined : Math.min(1000, opts.sessionTimeoutMs),
       snapshotEntries: opts.snapshotEntries,
-    }, dir)
+      ...(opts.sync === undefined ? {} : { sync: opts.sync }),
+    }, dir, opts.execArgv)
     try {
       await Promise.all(ids.map((id) => cluster.startPeer(id)))
       await Promise.all([...cluster.peers.values()].map((p) => p.request({ cmd: 'ready' })))
@@ -151,7 +161,7 @@ export class Cluster {
     const options: ChildPeerOptions = {
       ...this.base, id, listen: url, ...(this.dir === undefined ? {} : { dataDir: join(this.dir, id) }), ...overrides,
     }
-    const p = new PeerProcess(options)
+    const p = new PeerProcess(options, { execArgv: this.execArgv })
     this.peers.set(id, p)
     await p.request({ cmd: 'start', options })
     return p

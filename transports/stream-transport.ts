@@ -15,6 +15,7 @@
  * - Nothing is delivered from, or written to, a peer before the handshake completes.
  * - After `stop()` resolves, no timer, immediate, socket or server of this transport remains.
  */
+import type net from 'node:net'
 import type { PeerId } from '../lib/consensus/types.js'
 import { concatFrames, encodeFrame, encodePayload, FrameDecoder, FrameError } from './framing.js'
 import { ClientHandshake, HANDSHAKE_MAX_FRAME_BYTES, HandshakeError, ServerHandshake } from './handshake.js'
@@ -58,6 +59,21 @@ export interface Driver {
 }
 
 /** Messages are written in batches of about this many bytes: few syscalls, bounded chunks. */
+/**
+ * Starts `server` listening at `address` and resolves with the port it got (a requested port
+ * 0 becomes a free one); rejects if it cannot listen (EADDRINUSE…).
+ */
+export async function listenOn (server: net.Server, address: { readonly host: string, readonly port: number }): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return (server.address() as net.AddressInfo).port
+}
+
 export const BATCH_BYTES = 256 * 1024
 /** Unauthenticated inbound connections allowed at once; more are closed on arrival. */
 const MAX_PENDING_HANDSHAKES = 64

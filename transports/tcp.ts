@@ -9,7 +9,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { MessageHandler, TlsOptions, Transport, TransportOptions } from './transport.js'
 import { resolveOptions } from './options.js'
-import { startStreamTransport, type Driver, type Link, type LinkHandlers, type Listener } from './stream-transport.js'
+import { listenOn, startStreamTransport, type Driver, type Link, type LinkHandlers, type Listener } from './stream-transport.js'
 import { formatNetworkUrl, parseTransportUrl, type NetworkAddress } from './url.js'
 
 /**
@@ -41,14 +41,7 @@ function tcpDriver (listen: NetworkAddress, tlsOptions: TlsOptions | undefined, 
         const link = wrap(socket, () => handlers)
         handlers = onInbound(link)
       })
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(listen.port, listen.host, () => {
-          server.off('error', reject)
-          resolve()
-        })
-      })
-      const port = (server.address() as net.AddressInfo).port
+      const port = await listenOn(server, listen)
       return {
         url: formatNetworkUrl({ ...listen, port }),
         close: () => closeServer(server, sockets),

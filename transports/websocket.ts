@@ -10,7 +10,7 @@ import type net from 'node:net'
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws'
 import { FRAME_HEADER_BYTES } from './framing.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
-import { BATCH_BYTES, startStreamTransport, type Driver, type Link, type LinkHandlers, type Listener } from './stream-transport.js'
+import { BATCH_BYTES, listenOn, startStreamTransport, type Driver, type Link, type LinkHandlers, type Listener } from './stream-transport.js'
 import type { MessageHandler, Transport, TransportOptions } from './transport.js'
 import { formatNetworkUrl, type NetworkAddress } from './url.js'
 
@@ -78,14 +78,7 @@ function wsDriver (o: ResolvedOptions): Driver {
           handlers = onInbound(link)
         })
       })
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(listen.port, listen.host, () => {
-          server.off('error', reject)
-          resolve()
-        })
-      })
-      const port = (server.address() as net.AddressInfo).port
+      const port = await listenOn(server, listen)
       return {
         url: formatNetworkUrl({ ...listen, port }),
         close: async () => {

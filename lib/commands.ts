@@ -7,7 +7,7 @@
  * come from the leader (as ZooKeeper's PrepRequestProcessor fixes them) without decoding the
  * command. Apply reads the time from the entry, never from a clock.
  */
-import { readCommand, writeCommand } from './command-codec.js'
+import { CommandDecodeError, readCommand, writeCommand } from './command-codec.js'
 import type { PeerId } from './consensus/types.js'
 import type { Id, WriteOp } from './tree/types.js'
 
@@ -61,6 +61,18 @@ export function stampTime (data: Uint8Array, timeMs: number): void {
 
 /** Decodes an entry's data into its time and command. */
 export function decodeCommand (data: Uint8Array): { timeMs: number, command: Command } {
+  if (data.length < HEADER_BYTES) throw new CommandDecodeError(`an entry of ${data.length} bytes has no command header`)
   const timeMs = new DataView(data.buffer, data.byteOffset, HEADER_BYTES).getFloat64(0)
   return { timeMs, command: readCommand(data, HEADER_BYTES) }
+}
+
+/** True if `data` decodes as a command (checked by the leader before it appends a forwarded one). */
+export function isCommand (data: Uint8Array): boolean {
+  try {
+    decodeCommand(data)
+    return true
+  } catch (err) {
+    if (err instanceof CommandDecodeError) return false
+    throw err
+  }
 }

@@ -3,10 +3,11 @@
  * proposals and session heartbeats. Incoming envelopes are checked before use, since a frame
  * that decodes is not yet a well-formed message.
  */
-import type { MessageBase } from './consensus/types.js'
+import { asMessage } from './consensus/message-check.js'
+import type { Message } from './consensus/messages.js'
 
 /** A consensus message. */
-export interface RaftEnvelope { readonly k: 'raft', readonly m: MessageBase }
+export interface RaftEnvelope { readonly k: 'raft', readonly m: Message }
 /** Proposals forwarded to the leader, which stamps its time on them and appends them. */
 export interface ForwardEnvelope { readonly k: 'fwd', readonly d: readonly Uint8Array[] }
 /** Heartbeats for a follower's local sessions (ids as decimal strings), sent to the leader. */
@@ -20,12 +21,8 @@ export function parseEnvelope (message: unknown): Envelope | undefined {
   if (message === null || typeof message !== 'object') return undefined
   const m = message as { k?: unknown, m?: unknown, d?: unknown, s?: unknown }
   switch (m.k) {
-    case 'raft': {
-      const r = m.m as { type?: unknown, from?: unknown, to?: unknown, term?: unknown } | null | undefined
-      if (r === null || typeof r !== 'object' || typeof r.type !== 'string' || typeof r.from !== 'string' ||
-          typeof r.to !== 'string' || typeof r.term !== 'number') return undefined
-      return message as RaftEnvelope
-    }
+    case 'raft':
+      return asMessage(m.m) === undefined ? undefined : message as RaftEnvelope
     case 'fwd':
       return Array.isArray(m.d) && m.d.every((d) => d instanceof Uint8Array && d.length >= 8) ? message as ForwardEnvelope : undefined
     case 'touch':

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { assert } from './assert.js'
-import { encodeCommand, stampTime, type Command } from './commands.js'
+import { encodeCommand, isCommand, stampTime, type Command } from './commands.js'
 import { RaftCore } from './consensus/core.js'
 import type { Message } from './consensus/messages.js'
 import type { Entry, Ready, ReadState, SoftState } from './consensus/types.js'
@@ -335,11 +335,16 @@ export class Peer extends EventEmitter {
           this.log.warn('dropped a consensus message with a wrong sender or recipient', { from, claimed: envelope.m.from, to: envelope.m.to })
           return
         }
-        this.core.step(envelope.m as Message)
+        this.core.step(envelope.m)
         return
       case 'fwd':
         // Only the leader appends; a stale forward is dropped and its origin re-sends.
-        if (this.#role === 'leader') for (const d of envelope.d) this.#appendAsLeader(d)
+        if (this.#role !== 'leader') return
+        for (const d of envelope.d) {
+          // A command that does not decode would fail on every peer once committed: refuse it here.
+          if (isCommand(d)) this.#appendAsLeader(d)
+          else this.log.warn('dropped a forwarded proposal that is not a valid command', { from, bytes: d.length })
+        }
         return
       case 'touch':
         if (this.#role === 'leader') {
@@ -374,7 +379,7 @@ export class Peer extends EventEmitter {
           await this.storage.write({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries })
         }
         if (rd.snapshot !== undefined) this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
-        for (const m of rd.messages) this.#send(m.to, { k: 'raft', m })
+        for (const m of rd.messages) this.#send(m.to, { k: 'raft', m: m as Message })
         for (const e of rd.committed) this.#apply(e)
         for (const rs of rd.readStates) this.#onReadState(rs)
         this.#releaseReadWaiters()

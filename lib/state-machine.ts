@@ -6,6 +6,7 @@
  */
 import { Packr } from 'msgpackr'
 import { assert } from './assert.js'
+import { CommandDecodeError } from './command-codec.js'
 import { decodeCommand, type Command } from './commands.js'
 import type { Entry } from './consensus/types.js'
 import { SessionTable, type SeqVerdict } from './session/session-table.js'
@@ -45,9 +46,17 @@ export class StateMachine {
     assert(entry.index === this.appliedIndex + 1, `apply in order: expected ${this.appliedIndex + 1}, got ${entry.index}`)
     this.appliedIndex = entry.index
     if (entry.data.length === 0) return { t: 'noop' }
-    const { timeMs, command } = decodeCommand(entry.data)
-    this.lastTimeMs = timeMs
-    return this.applyCommand(command, entry.index, timeMs)
+    let decoded: ReturnType<typeof decodeCommand>
+    try {
+      decoded = decodeCommand(entry.data)
+    } catch (err) {
+      // The leader refuses such entries, so this is a foreign or damaged log. Every replica
+      // reaches the same verdict, so skipping it keeps them identical.
+      if (err instanceof CommandDecodeError) return { t: 'noop' }
+      throw err
+    }
+    this.lastTimeMs = decoded.timeMs
+    return this.applyCommand(decoded.command, entry.index, decoded.timeMs)
   }
 
   private applyCommand (command: Command, zxid: number, timeMs: number): Applied {

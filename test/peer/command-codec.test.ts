@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { CommandDecodeError } from '../../lib/command-codec.js'
-import { decodeCommand, encodeCommand, stampTime, type Command } from '../../lib/commands.js'
+import { decodeCommand, encodeCommand, isCommand, stampTime, type Command } from '../../lib/commands.js'
 
 const acl = [{ perms: 31, id: { scheme: 'digest', id: 'bob:fyVmFCwVbTJYrznoSu1koqYEYF0=' } }, { perms: 1, id: { scheme: 'world', id: 'anyone' } }]
 const commands: Command[] = [
@@ -57,4 +57,10 @@ t.test('truncated, extended or unknown bytes fail with CommandDecodeError', asyn
   const bad = encodeCommand(commands[3]!)
   bad[8] = 99
   t.throws(() => decodeCommand(bad), /unknown command tag 99/)
+})
+
+t.test('isCommand tells commands from garbage', async (t) => {
+  t.ok(isCommand(encodeCommand(commands[0]!)))
+  t.notOk(isCommand(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 3, 1, 2])))
+  t.notOk(isCommand(new Uint8Array(4)), 'shorter than the header')
 })

@@ -1,0 +1,38 @@
+/**
+ * Goal: the replicated state machine applies entries deterministically — sessions get the
+ * zxid of their open as id, writes of a session apply once and in order, and an entry that is
+ * not a command is skipped the same way on every replica instead of stopping the peer.
+ * Method: apply hand-built entries to StateMachine directly.
+ */
+import t from 'tap'
+import { encodeCommand, stampTime } from '../../lib/commands.js'
+import { StateMachine } from '../../lib/state-machine.js'
+
+const entry = (index: number, data: Uint8Array): { index: number, term: number, data: Uint8Array } => ({ index, term: 1, data })
+const stamped = (c: Parameters<typeof encodeCommand>[0], at = 1000): Uint8Array => {
+  const d = encodeCommand(c)
+  stampTime(d, at)
+  return d
+}
+const create = (sid: string, seq: number, path: string): Uint8Array => stamped({
+  t: 'write', sid, seq, auth: [], multi: false,
+  ops: [{ op: 'create', path, data: new Uint8Array(0), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], mode: 0 }],
+})
+
+t.test('sessions, sequence numbers, and entries that are not commands', async (t) => {
+  const sm = new StateMachine()
+  const opened = sm.apply(entry(1, stamped({ t: 'open', origin: 'a', nonce: 'n', timeoutMs: 5000 })))
+  t.same(opened, { t: 'open', origin: 'a', nonce: 'n', sessionId: 1n }, 'a session id is the zxid of its open')
+  t.match(sm.apply(entry(2, create('1', 1, '/x'))), { t: 'write', verdict: 'apply', result: { ok: true } })
+  t.match(sm.apply(entry(3, create('1', 1, '/x'))), { t: 'write', verdict: 'duplicate' }, 'a re-sent copy is skipped')
+  t.match(sm.apply(entry(4, create('1', 3, '/z'))), { t: 'write', verdict: 'gap' }, 'one past a lost write waits')
+  t.match(sm.apply(entry(5, create('1', 2, '/y'))), { t: 'write', verdict: 'apply' })
+  t.match(sm.apply(entry(6, create('9', 1, '/q'))), { t: 'write', verdict: 'unknown-session' })
+  t.same(sm.apply(entry(7, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 77]))), { t: 'noop' }, 'garbage is skipped')
+  t.equal(sm.appliedIndex, 7)
+  t.same(sm.tree.getChildren('/', []), ['x', 'y', 'zookeeper'])
+  const copy = StateMachine.restore(sm.snapshot())
+  t.equal(copy.appliedIndex, 7)
+  t.same(copy.tree.getChildren('/', []), ['x', 'y', 'zookeeper'])
+  t.match(copy.apply(entry(8, create('1', 3, '/z'))), { verdict: 'apply' }, 'the restored table continues the sequence')
+})

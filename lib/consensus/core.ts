@@ -827,8 +827,18 @@ export class RaftCore {
     const pr = this.mustProgress(m.from)
     pr.recentActive = true
     if (m.reject) {
-      // Stale rejections (answers to appends superseded since) are ignored.
-      if (pr.state === 'snapshot' || m.index <= pr.match) return
+      if (pr.state === 'snapshot') return
+      if (m.index <= pr.match) {
+        // A durable follower never loses what it acknowledged, so this is normally a stale
+        // answer to a superseded append. A log now shorter than the match means the follower
+        // lost it (in-memory storage, restarted under this same leader): start over from what
+        // it holds. Lowering the match only makes commit counting more cautious.
+        if (m.hintIndex < pr.match && m.hintIndex < this.log.lastIndex()) {
+          pr.forgetTo(m.hintIndex)
+          this.dirty = true
+        }
+        return
+      }
       if (pr.state === 'probe' && m.index !== pr.next - 1) return
       if (pr.state === 'replicate' && m.index >= pr.next) return
       let next = m.index

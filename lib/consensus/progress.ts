@@ -8,8 +8,9 @@
  *   ahead of `match`, bounded by {@link Inflights} (count and bytes).
  * - `snapshot`: the follower needs entries we compacted; we stream it the snapshot in chunks.
  *
- * Invariants: `match < next`; `match` only grows within a term (acks are durable); a fresh
- * Progress is created for every term the core leads.
+ * Invariants: `match < next`; `match` only grows within a term (acks are durable), except
+ * through `forgetTo` when a follower without durable storage restarted; a fresh Progress is
+ * created for every term the core leads.
  */
 import { assert } from '../assert.js'
 import type { PeerId, Snapshot } from './types.js'
@@ -105,6 +106,16 @@ export class Progress {
   constructor (readonly id: PeerId, next: number, maxInflight: number, maxInflightBytes: number) {
     this.next = next
     this.inflights = new Inflights(maxInflight, maxInflightBytes)
+  }
+
+  /**
+   * The follower has lost entries it acknowledged (an in-memory peer that restarted empty under
+   * the same leader): forget the match down to what it now holds, and probe from there.
+   */
+  forgetTo (held: number): void {
+    assert(held < this.match, 'forget only goes back')
+    this.match = held
+    this.becomeProbe(held + 1)
   }
 
   /** Back to one-at-a-time probing from `next`. */

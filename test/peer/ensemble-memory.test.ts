@@ -14,20 +14,24 @@ import { MemoryNetwork } from '../../transports/index.js'
 
 let group = 0
 
-async function threePeers (t: Test, opts: { sessionTimeoutMs?: number } = {}): Promise<{ net: MemoryNetwork, peers: Map<string, Peer> }> {
+async function threePeers (t: Test, opts: { sessionTimeoutMs?: number } = {}): Promise<{ net: MemoryNetwork, peers: Map<string, Peer>, restart: (id: string) => Promise<Peer> }> {
   const net = new MemoryNetwork()
   const g = ++group
   const ensemble = { a: `memory://em${g}-a`, b: `memory://em${g}-b`, c: `memory://em${g}-c` }
   const peers = new Map<string, Peer>()
-  for (const id of Object.keys(ensemble)) {
-    peers.set(id, await Peer.start({
-      id, listen: ensemble[id as 'a'], ensemble, transport: net.transport, tickMs: 10, log: silentLogger,
-      sessionTimeoutMs: opts.sessionTimeoutMs ?? 10_000, minSessionTimeoutMs: 200,
-    }))
-  }
+  const start = (id: string): Promise<Peer> => Peer.start({
+    id, listen: ensemble[id as 'a'], ensemble, transport: net.transport, tickMs: 10, log: silentLogger,
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? 10_000, minSessionTimeoutMs: 200,
+  })
+  for (const id of Object.keys(ensemble)) peers.set(id, await start(id))
   t.teardown(async () => { for (const p of peers.values()) await p.stop() })
   await Promise.all([...peers.values()].map((p) => p.ready()))
-  return { net, peers }
+  const restart = async (id: string): Promise<Peer> => {
+    const p = await start(id)
+    peers.set(id, p)
+    return p
+  }
+  return { net, peers, restart }
 }
 
 function leaderOf (peers: Map<string, Peer>): Peer {
@@ -124,4 +128,20 @@ t.test('stopping the leader hands leadership over first', async (t) => {
   t.equal(others[0]!.leaderId, next?.id)
   await zk.setData('/x', 'after')
   t.equal((await zk.getData('/x')).data.toString(), 'after', 'writes continue with two of three')
+})
+
+t.test('an in-memory follower that restarts empty under the same leader catches up', async (t) => {
+  const { peers, restart } = await threePeers(t)
+  const leader = leaderOf(peers)
+  const zk = await leader.connect()
+  for (let i = 0; i < 30; i++) await zk.create(`/n${i}`)
+  const follower = followers(peers)[0]!
+  await follower.stop()
+  await zk.create('/while-down')
+  const back = await restart(follower.id)
+  await back.ready()
+  t.equal(back.leaderId, leader.id, 'the same leader, in the same term')
+  const s = await back.connect()
+  await s.sync()
+  t.equal((await s.getChildren('/')).length, 32, 'it holds every write again')
 })

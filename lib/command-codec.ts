@@ -74,7 +74,12 @@ class Writer {
   }
 
   u8 (v: number): void { this.view.setUint8(this.offset, v); this.offset += 1 }
-  u16 (v: number): void { this.view.setUint16(this.offset, v); this.offset += 2 }
+  u16 (v: number): void {
+    // DataView wraps silently; a wrapped count would decode as a different command.
+    assert(v >= 0 && v <= 0xffff, `count ${v} fits 16 bits`)
+    this.view.setUint16(this.offset, v)
+    this.offset += 2
+  }
   u32 (v: number): void { this.view.setUint32(this.offset, v); this.offset += 4 }
   i32 (v: number): void { this.view.setInt32(this.offset, v); this.offset += 4 }
   f64 (v: number): void { this.view.setFloat64(this.offset, v); this.offset += 8 }
@@ -224,6 +229,7 @@ export function readCommand (data: Uint8Array, headerBytes: number): Command {
       const multi = r.u8() === 1
       const ops: WriteOp[] = []
       for (let n = r.u16(); n > 0; n--) ops.push(readOp(r))
+      if (!multi && ops.length !== 1) throw new CommandDecodeError(`a single write carries ${ops.length} ops`)
       c = { t: 'write', sid, seq, auth, multi, ops }
       break
     }

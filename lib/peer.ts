@@ -24,13 +24,17 @@ import { type Applied, StateMachine } from './state-machine.js'
 import { systemEnv } from './system-env.js'
 import type { ApplyResult } from './tree/txn.js'
 import type { WriteOp } from './tree/types.js'
-import { WatchRegistry } from './watch/watch-registry.js'
+import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
+import { startZkServer, type ZkServer } from './wire/zk-server.js'
 import { diskStorage, LevelStorage, VolatileStorage } from '../storage/index.js'
 import type { Storage } from '../storage/storage.js'
 import { transportForUrl } from '../transports/index.js'
 import type { Transport } from '../transports/transport.js'
 
 export type { PeerOptions } from './peer-options.js'
+
+/** The identity the peer itself reads with when it needs a node's raw stat and ACL. */
+const SUPER = [{ scheme: 'super', id: '' }]
 
 /** A peer's public role (API.md). */
 export type PeerRole = 'leader' | 'follower' | 'candidate' | 'observer'
@@ -74,6 +78,7 @@ interface PendingWrite {
   readonly reject: (e: ZkError) => void
   readonly deadline: number
   settled: boolean
+  sentMs: number
 }
 
 /** Per local session: its Session object, next sequence number and unapplied writes in order. */
@@ -81,16 +86,20 @@ interface LocalSession {
   readonly session: Session
   nextSeq: number
   readonly pending: PendingWrite[]
-  lastSentMs: number
+  /** When the queue was last re-sent because a later write arrived out of order (rate limit). */
+  gapResentMs: number
+  /** The close command, once close() was called; re-sent until applied. */
+  closeData: Uint8Array | undefined
   readonly closers: Array<() => void>
 }
 
-interface PendingRequest {
-  readonly data: Uint8Array
+/** A sync waiting for the leader's read index (`index` undefined) or for this peer to apply up to it. */
+interface PendingRead {
   readonly resolve: () => void
   readonly reject: (e: ZkError) => void
   readonly deadline: number
   lastSentMs: number
+  index: number | undefined
 }
 
 interface PendingOpen {
@@ -121,8 +130,9 @@ export class Peer extends EventEmitter {
   readonly #voters: string[]
   readonly #local = new Map<bigint, LocalSession>()
   readonly #opens = new Map<string, PendingOpen>()
-  readonly #reads = new Map<string, PendingRequest>()
-  readonly #readWaiters: Array<{ index: number, resolve: () => void }> = []
+  /** Syncs by context; those that got their index wait in #readWaiters until applied. */
+  readonly #reads = new Map<string, PendingRead>()
+  readonly #readWaiters: PendingRead[] = []
   readonly #forwardQueue: Uint8Array[] = []
   /** Leader only: when each session was last heard from (monotonic ms). */
   readonly #lastHeard = new Map<bigint, number>()
@@ -130,8 +140,11 @@ export class Peer extends EventEmitter {
   readonly #expiring = new Set<bigint>()
   readonly #reaping = new Set<string>()
   #readCounter = 0
+  /** Makes read contexts unique across restarts, so a late answer to an earlier incarnation is ignored. */
+  readonly #readPrefix: string
   #cancelTick: () => void = () => {}
   #transport: Transport | undefined
+  #zkServer: ZkServer | undefined
   #drained: Promise<void> = Promise.resolve()
   readonly #host: SessionHost
 
@@ -146,6 +159,7 @@ export class Peer extends EventEmitter {
   ) {
     super()
     this.#voters = Object.keys(opts.ensemble).sort()
+    this.#readPrefix = `${opts.id}:${Buffer.from(env.random.bytes(6)).toString('hex')}`
     this.#snapshotIndex = sm.appliedIndex
     const watches = new WatchRegistry()
     const peer = this
@@ -156,7 +170,7 @@ export class Peer extends EventEmitter {
       log,
       superDigest,
       write: (session, ops, multi) => this.#submitWrite(session, ops, multi),
-      sync: () => this.#sync(),
+      sync: (timeoutMs) => this.#sync(timeoutMs),
       close: (session) => this.#closeSession(session),
     }
   }
@@ -189,17 +203,31 @@ export class Peer extends EventEmitter {
     peer.#appliedTerm = recovered.snapshot?.term ?? 0
     if (opts.listen !== undefined) {
       const factory = options.transport ?? transportForUrl(opts.listen)
-      peer.#transport = await factory({
-        id: opts.id,
-        listen: opts.listen,
-        peers: opts.ensemble,
-        secret: options.secret,
-        tls: options.tls,
-        log,
-      }, (from, message) => peer.#onMessage(from, message))
+      try {
+        peer.#transport = await factory({
+          id: opts.id,
+          listen: opts.listen,
+          peers: opts.ensemble,
+          secret: options.secret,
+          tls: options.tls,
+          log,
+        }, (from, message) => peer.#onMessage(from, message))
+      } catch (err) {
+        // Release the database (and its lock) so the caller can retry with the same dataDir.
+        await storage.close()
+        throw err
+      }
     }
     peer.#cancelTick = env.clock.every(opts.tickMs, () => peer.#onTick())
     peer.#schedule()
+    if (options.zkListen !== undefined) {
+      try {
+        peer.#zkServer = await startZkServer({ peer, listen: options.zkListen, ensembleSize: Object.keys(opts.ensemble).length, log })
+      } catch (err) {
+        await peer.stop()
+        throw err
+      }
+    }
     return peer
   }
 
@@ -211,6 +239,8 @@ export class Peer extends EventEmitter {
   get leaderId (): string | undefined { return this.#leaderId }
   /** The current consensus term. */
   get term (): number { return this.#term }
+  /** Where this peer serves ZooKeeper's client protocol (option `zkListen`, port resolved), if it does. */
+  get zkUrl (): string | undefined { return this.#zkServer?.url }
   /** The URL this peer listens on for peers (a requested port 0 resolved), if it listens. */
   get listenUrl (): string | undefined { return this.#transport?.listenUrl }
 
@@ -236,6 +266,11 @@ export class Peer extends EventEmitter {
     const requested = options.sessionTimeoutMs ?? this.opts.sessionTimeoutMs
     if (typeof requested !== 'number' || !Number.isFinite(requested) || requested <= 0) {
       throw new ZkError('BADARGUMENTS', `sessionTimeoutMs must be a positive number, not ${String(requested)}`)
+    }
+    for (const a of options.auth ?? []) {
+      if (a?.scheme !== 'digest' || typeof a.credentials !== 'string' || !a.credentials.includes(':')) {
+        throw new ZkError('AUTHFAILED', `connect: auth entries must be { scheme: 'digest', credentials: 'user:password' }, not ${JSON.stringify(a)}`)
+      }
     }
     const timeoutMs = Math.min(this.opts.maxSessionTimeoutMs, Math.max(this.opts.minSessionTimeoutMs, Math.round(requested)))
     const nonce = Buffer.from(this.env.random.bytes(12)).toString('hex')
@@ -281,6 +316,8 @@ export class Peer extends EventEmitter {
    */
   async stop (): Promise<void> {
     if (this.#stopping) return
+    // ZooKeeper clients go first: their sessions are closed while the peer can still commit.
+    await this.#zkServer?.stop()
     this.#stopping = true
     const lost = (what: string): ZkError => new ZkError('CONNECTIONLOSS', `peer ${this.id} stopped ${what}`)
     // Sessions end first, so nothing built on them (a leader election, a lock) acts on the
@@ -291,13 +328,14 @@ export class Peer extends EventEmitter {
       l.session.end('closed')
     }
     this.#local.clear()
+    for (const o of this.#opens.values()) o.reject(lost('before the session was opened'))
+    this.#opens.clear()
+    for (const r of [...this.#reads.values(), ...this.#readWaiters]) r.reject(lost('before sync completed'))
+    this.#reads.clear()
+    this.#readWaiters.length = 0
     if (this.#role === 'leader' && this.#voters.length > 1) await this.#handOffLeadership()
     this.#stopped = true
     this.#cancelTick()
-    for (const o of this.#opens.values()) o.reject(lost('before the session was opened'))
-    this.#opens.clear()
-    for (const r of this.#reads.values()) r.reject(lost('before sync completed'))
-    this.#reads.clear()
     this.emit('stopped')
     await this.#drained
     await this.#transport?.stop()
@@ -405,7 +443,7 @@ export class Peer extends EventEmitter {
     if (role !== this.#role) {
       this.#role = role
       if (role === 'leader') this.#becomeLeader()
-      this.emit('role', role)
+      this.#emitSafely('role', role)
     }
     if (wasLeader && role !== 'leader') {
       this.#lastHeard.clear()
@@ -415,9 +453,18 @@ export class Peer extends EventEmitter {
     if (soft.leaderId !== this.#leaderId) {
       this.#leaderId = soft.leaderId
       for (const l of this.#local.values()) l.session.setConnectivity(soft.leaderId === undefined ? 'suspended' : 'connected')
-      this.emit('leader', soft.leaderId)
+      this.#emitSafely('leader', soft.leaderId)
       // A new leader may not have what the old one was sent: re-send everything unapplied.
       if (soft.leaderId !== undefined) this.#resendAll()
+    }
+  }
+
+  /** Emits to host listeners; one that throws is logged, never allowed to stop the peer. */
+  #emitSafely (event: string, value: unknown): void {
+    try {
+      this.emit(event, value)
+    } catch (err) {
+      this.log.warn(`a '${event}' listener threw`, { error: String(err) })
     }
   }
 
@@ -443,12 +490,12 @@ export class Peer extends EventEmitter {
         return
       case 'open': {
         if (this.#role === 'leader') this.#lastHeard.set(applied.sessionId, this.env.clock.monotonicMs())
-        if (applied.origin !== this.id) return
+        if (applied.origin !== this.id || this.#stopping) return
         const open = this.#opens.get(applied.nonce)
         if (open === undefined) return
         this.#opens.delete(applied.nonce)
         const session = new Session(applied.sessionId, open.timeoutMs, this.#host)
-        this.#local.set(applied.sessionId, { session, nextSeq: 1, pending: [], lastSentMs: 0, closers: [] })
+        this.#local.set(applied.sessionId, { session, nextSeq: 1, pending: [], gapResentMs: 0, closeData: undefined, closers: [] })
         if (this.#leaderId === undefined) session.setConnectivity('suspended')
         open.resolve(session)
         return
@@ -476,6 +523,16 @@ export class Peer extends EventEmitter {
           this.#endLocal(local, 'expired')
           return
         }
+        if (applied.verdict === 'gap') {
+          // An earlier write of this session was lost on the way (a dropped connection, a
+          // leader change): send the queue again now rather than after a quiet period.
+          const now = this.env.clock.monotonicMs()
+          if (now - local.gapResentMs >= this.opts.tickMs) {
+            local.gapResentMs = now
+            this.#resend(local, now)
+          }
+          return
+        }
         if (applied.verdict !== 'apply') return
         const i = local.pending.findIndex((p) => p.seq === applied.seq)
         if (i < 0) return
@@ -498,7 +555,15 @@ export class Peer extends EventEmitter {
   }
 
   #installSnapshot (data: Uint8Array, term: number): void {
+    const since = this.sm.appliedIndex
     this.sm = StateMachine.restore(data)
+    // The changes in between were never applied one by one: tell watches what they missed
+    // before any pending write of theirs settles below.
+    const tree = this.sm.tree
+    catchUpWatches(this.#host.watches, since, this.sm.appliedIndex, (path) => {
+      const stat = tree.exists(path, SUPER)
+      return stat === null ? undefined : { stat, acl: tree.getACL(path, SUPER).acl }
+    })
     this.#snapshotsInstalled++
     this.#appliedTerm = term
     this.#snapshotIndex = this.sm.appliedIndex
@@ -538,20 +603,31 @@ export class Peer extends EventEmitter {
     if (this.#stopped || local === undefined) {
       return Promise.reject(new ZkError('SESSIONEXPIRED', `session 0x${session.sessionId.toString(16)} is not open on peer ${this.id}`))
     }
-    const seq = local.nextSeq++
+    const seq = local.nextSeq
+    // Encoded before the sequence number is used up: a write that cannot be encoded must not
+    // leave a gap that every later write of the session would wait behind.
     const data = encodeCommand({ t: 'write', sid: session.sessionId.toString(), seq, auth: session.authIds, ops, multi })
+    if (data.length > this.#maxRequestBytes()) {
+      return Promise.reject(new ZkError('BADARGUMENTS', `the request is ${data.length} bytes, over the ${this.#maxRequestBytes()}-byte limit: split the multi`))
+    }
+    local.nextSeq++
     return new Promise<ApplyResult>((resolve, reject) => {
       const now = this.env.clock.monotonicMs()
-      local.pending.push({ seq, data, resolve, reject, deadline: now + session.timeoutMs, settled: false })
-      local.lastSentMs = now
+      local.pending.push({ seq, data, resolve, reject, deadline: now + session.timeoutMs, settled: false, sentMs: now })
       this.#propose(data)
     })
+  }
+
+  /** ZooKeeper's jute.maxbuffer idea: one request carries at most the data limit plus headroom for paths and ACLs. */
+  #maxRequestBytes (): number {
+    return this.opts.maxDataBytes + 64 * 1024
   }
 
   #closeSession (session: Session): Promise<void> {
     const local = this.#local.get(session.sessionId)
     if (local === undefined) return Promise.resolve()
     const data = encodeCommand({ t: 'close', sid: session.sessionId.toString(), expired: false })
+    local.closeData = data
     return new Promise<void>((resolve) => {
       // If the ensemble cannot be reached, give up after the session timeout: it expires there.
       const cancel = this.env.clock.after(session.timeoutMs, () => {
@@ -562,12 +638,12 @@ export class Peer extends EventEmitter {
     })
   }
 
-  #sync (): Promise<void> {
+  #sync (timeoutMs = this.opts.maxSessionTimeoutMs): Promise<void> {
     this.#checkRunning()
-    const ctx = `${this.id}:${++this.#readCounter}`
+    const ctx = `${this.#readPrefix}:${++this.#readCounter}`
     return new Promise<void>((resolve, reject) => {
       const now = this.env.clock.monotonicMs()
-      this.#reads.set(ctx, { data: new Uint8Array(0), resolve, reject, deadline: now + this.opts.maxSessionTimeoutMs, lastSentMs: now })
+      this.#reads.set(ctx, { resolve, reject, deadline: now + timeoutMs, lastSentMs: now, index: undefined })
       this.core.readIndex(ctx)
       this.#schedule()
     })
@@ -577,35 +653,47 @@ export class Peer extends EventEmitter {
     const read = this.#reads.get(rs.ctx)
     if (read === undefined) return
     this.#reads.delete(rs.ctx)
-    this.#readWaiters.push({ index: rs.index, resolve: read.resolve })
+    read.index = rs.index
+    this.#readWaiters.push(read)
   }
 
-  #releaseReadWaiters (): void {
+  /** Resolves waiting syncs this peer has applied far enough for, and times out those past their deadline. */
+  #releaseReadWaiters (now?: number): void {
     if (this.#readWaiters.length === 0) return
     const applied = this.sm.appliedIndex
     let kept = 0
     for (const w of this.#readWaiters) {
-      if (w.index <= applied) w.resolve()
+      if ((w.index ?? Infinity) <= applied) w.resolve()
+      else if (now !== undefined && now >= w.deadline) w.reject(new ZkError('CONNECTIONLOSS', 'sync did not complete: this peer did not catch up to the read index in time'))
       else this.#readWaiters[kept++] = w
     }
     this.#readWaiters.length = kept
   }
 
-  /** Sends a command toward the leader: appended here if we lead, else forwarded (batched). */
-  #propose (data: Uint8Array): void {
-    if (this.#stopped) return
-    if (this.#role === 'leader') this.#appendAsLeader(data)
-    else if (this.#leaderId !== undefined) this.#forwardQueue.push(data)
+  /**
+   * Sends a command toward the leader: appended here if we lead, else forwarded (batched).
+   * Returns false when it went nowhere (no leader known, or the core refused it); the caller's
+   * retry timer sends it again.
+   */
+  #propose (data: Uint8Array): boolean {
+    if (this.#stopped) return false
+    let handed = false
+    if (this.#role === 'leader') handed = this.#appendAsLeader(data)
+    else if (this.#leaderId !== undefined) {
+      this.#forwardQueue.push(data)
+      handed = true
+    }
     this.#schedule()
+    return handed
   }
 
-  #appendAsLeader (data: Uint8Array): void {
+  #appendAsLeader (data: Uint8Array): boolean {
     // A real copy (Buffer#slice would share memory): the origin keeps its bytes for re-sending,
     // and an entry already appended must never change.
     const stamped = new Uint8Array(data.length)
     stamped.set(data)
     stampTime(stamped, this.env.clock.nowMs())
-    this.core.propose(stamped)
+    return this.core.propose(stamped)
   }
 
   #flushForwards (): void {
@@ -619,12 +707,18 @@ export class Peer extends EventEmitter {
     this.#transport?.send(to, envelope)
   }
 
+  /** Sends a session's unapplied writes again, in order, and its close if it is closing. */
+  #resend (local: LocalSession, now: number): void {
+    for (const p of local.pending) {
+      p.sentMs = now
+      this.#propose(p.data)
+    }
+    if (local.closeData !== undefined) this.#propose(local.closeData)
+  }
+
   #resendAll (): void {
     const now = this.env.clock.monotonicMs()
-    for (const local of this.#local.values()) {
-      for (const p of local.pending) this.#propose(p.data)
-      local.lastSentMs = now
-    }
+    for (const local of this.#local.values()) this.#resend(local, now)
     for (const o of this.#opens.values()) {
       this.#propose(o.data)
       o.lastSentMs = now
@@ -646,9 +740,12 @@ export class Peer extends EventEmitter {
           p.reject(new ZkError('CONNECTIONLOSS', `no quorum applied this write within the session timeout (${local.session.timeoutMs} ms); it may or may not be applied later`))
         }
       }
-      if (local.pending.length > 0 && now - local.lastSentMs >= resendAfter) {
-        local.lastSentMs = now
-        for (const p of local.pending) this.#propose(p.data)
+      // Timed from the oldest unapplied write's own send, so a stream of new writes cannot
+      // postpone re-sending one that was lost.
+      const head = local.pending[0]
+      if ((head !== undefined && now - head.sentMs >= resendAfter) ||
+          (head === undefined && local.closeData !== undefined && this.#ticks % this.opts.electionTicks === 0)) {
+        this.#resend(local, now)
       }
     }
     for (const [nonce, o] of this.#opens) {
@@ -669,6 +766,7 @@ export class Peer extends EventEmitter {
         this.core.readIndex(ctx)
       }
     }
+    this.#releaseReadWaiters(now)
   }
 
   // ── leader duties: session expiry, reaping, heartbeats ────────────────────────────────────
@@ -681,17 +779,15 @@ export class Peer extends EventEmitter {
         this.#lastHeard.set(s.id, now)
         continue
       }
-      if (now - last > s.timeoutMs && !this.#expiring.has(s.id)) {
+      if (now - last > s.timeoutMs && !this.#expiring.has(s.id) &&
+          this.#propose(encodeCommand({ t: 'close', sid: s.id.toString(), expired: true }))) {
         this.#expiring.add(s.id)
         this.log.info('expiring a silent session', { session: s.id.toString(16), owner: s.owner })
-        this.#propose(encodeCommand({ t: 'close', sid: s.id.toString(), expired: true }))
       }
     }
     if (this.#ticks % Math.max(1, Math.round(this.opts.reapIntervalMs / this.opts.tickMs)) === 0) {
       for (const path of this.sm.tree.dueForReaping(this.env.clock.nowMs())) {
-        if (this.#reaping.has(path)) continue
-        this.#reaping.add(path)
-        this.#propose(encodeCommand({ t: 'reap', path } satisfies Command))
+        if (!this.#reaping.has(path) && this.#propose(encodeCommand({ t: 'reap', path } satisfies Command))) this.#reaping.add(path)
       }
     }
   }

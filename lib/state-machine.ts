@@ -62,8 +62,9 @@ export class StateMachine {
   private applyCommand (command: Command, zxid: number, timeMs: number): Applied {
     switch (command.t) {
       case 'open': {
-        const sessionId = BigInt(zxid)
-        this.sessions.open(sessionId, command.origin, command.timeoutMs)
+        // A re-sent open (after a leader change) names the session its first copy created.
+        const sessionId = this.sessions.openedBy(command.origin, command.nonce) ?? BigInt(zxid)
+        if (sessionId === BigInt(zxid)) this.sessions.open(sessionId, command.origin, command.timeoutMs, command.nonce)
         return { t: 'open', origin: command.origin, nonce: command.nonce, sessionId }
       }
       case 'close': {
@@ -96,7 +97,7 @@ export class StateMachine {
   /** Serializes the whole state (tree, sessions, position) for a consensus snapshot. */
   snapshot (): Uint8Array {
     return snapshotPackr.pack({
-      v: 1,
+      v: 2,
       appliedIndex: this.appliedIndex,
       lastTimeMs: this.lastTimeMs,
       sessions: this.sessions.toRows(),
@@ -108,9 +109,9 @@ export class StateMachine {
   static restore (data: Uint8Array): StateMachine {
     const s = snapshotPackr.unpack(data) as {
       v: number, appliedIndex: number, lastTimeMs: number,
-      sessions: Array<[string, string, number, number]>, tree: Uint8Array
+      sessions: Array<[string, string, number, number, string]>, tree: Uint8Array
     }
-    assert(s.v === 1, `unknown snapshot version ${s.v}`)
+    assert(s.v === 2, `unknown snapshot version ${s.v}`)
     return new StateMachine(DataTree.fromSnapshot(s.tree), SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
   }
 }

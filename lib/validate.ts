@@ -35,6 +35,7 @@ export function toVersion (version: unknown, path: string): number {
 /** Checks an ACL list's shape; its meaning (schemes, ids) is checked by the tree (INVALIDACL). */
 export function toAcl (acl: unknown, path: string): readonly ACL[] {
   if (!Array.isArray(acl) || acl.length === 0) throw new ZkError('INVALIDACL', 'an ACL must be a non-empty array of { perms, id: { scheme, id } }', path)
+  if (acl.length > 0xffff) throw new ZkError('INVALIDACL', `an ACL holds at most 65535 entries, not ${acl.length}`, path)
   for (const entry of acl as unknown[]) {
     const e = entry as { perms?: unknown, id?: { scheme?: unknown, id?: unknown } } | null
     if (e === null || typeof e !== 'object' || typeof e.perms !== 'number' || !Number.isInteger(e.perms) ||

@@ -16,6 +16,8 @@ export interface SessionRecord {
   readonly timeoutMs: number
   /** The peer whose host code opened it (it heartbeats the session to the leader). */
   readonly owner: PeerId
+  /** The origin's nonce for the open, so a re-sent open finds this session instead of making another. */
+  readonly nonce: string
   /** The sequence number of the next write to apply. */
   nextSeq: number
 }
@@ -26,6 +28,8 @@ export type SeqVerdict = 'apply' | 'duplicate' | 'gap' | 'unknown-session'
 /** The replicated session table. */
 export class SessionTable {
   private readonly sessions = new Map<bigint, SessionRecord>()
+  /** `owner/nonce` of every live session → its id. */
+  private readonly byOpen = new Map<string, bigint>()
 
   /** Number of live sessions. */
   get size (): number {
@@ -33,14 +37,23 @@ export class SessionTable {
   }
 
   /** Adds a session opened at a committed `open` command. */
-  open (id: bigint, owner: PeerId, timeoutMs: number): SessionRecord {
-    const record: SessionRecord = { id, owner, timeoutMs, nextSeq: 1 }
+  open (id: bigint, owner: PeerId, timeoutMs: number, nonce: string): SessionRecord {
+    const record: SessionRecord = { id, owner, nonce, timeoutMs, nextSeq: 1 }
     this.sessions.set(id, record)
+    this.byOpen.set(`${owner}/${nonce}`, id)
     return record
+  }
+
+  /** The live session an open with this owner and nonce already created, if any. */
+  openedBy (owner: PeerId, nonce: string): bigint | undefined {
+    return this.byOpen.get(`${owner}/${nonce}`)
   }
 
   /** Removes a session; returns false if it was not live. */
   close (id: bigint): boolean {
+    const record = this.sessions.get(id)
+    if (record === undefined) return false
+    this.byOpen.delete(`${record.owner}/${record.nonce}`)
     return this.sessions.delete(id)
   }
 
@@ -69,14 +82,14 @@ export class SessionTable {
   }
 
   /** Plain rows for a snapshot. */
-  toRows (): Array<[string, PeerId, number, number]> {
-    return [...this.sessions.values()].map((s) => [s.id.toString(), s.owner, s.timeoutMs, s.nextSeq])
+  toRows (): Array<[string, PeerId, number, number, string]> {
+    return [...this.sessions.values()].map((s) => [s.id.toString(), s.owner, s.timeoutMs, s.nextSeq, s.nonce])
   }
 
   /** Rebuilds a table from {@link toRows}' output. */
-  static fromRows (rows: ReadonlyArray<readonly [string, PeerId, number, number]>): SessionTable {
+  static fromRows (rows: ReadonlyArray<readonly [string, PeerId, number, number, string]>): SessionTable {
     const table = new SessionTable()
-    for (const [id, owner, timeoutMs, nextSeq] of rows) table.open(BigInt(id), owner, timeoutMs).nextSeq = nextSeq
+    for (const [id, owner, timeoutMs, nextSeq, nonce] of rows) table.open(BigInt(id), owner, timeoutMs, nonce).nextSeq = nextSeq
     return table
   }
 }

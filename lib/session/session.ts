@@ -33,8 +33,8 @@ export interface SessionHost {
   readonly superDigest: string | undefined
   /** Proposes a write of `session` and resolves with its applied result (or rejects: timeout, expiry). */
   write (session: Session, ops: readonly WriteOp[], multi: boolean): Promise<ApplyResult>
-  /** Resolves once this peer has applied everything committed before the call (ReadIndex). */
-  sync (): Promise<void>
+  /** Resolves once this peer has applied everything committed before the call (ReadIndex); rejects after `timeoutMs`. */
+  sync (timeoutMs: number): Promise<void>
   /** Commits the session's close and resolves once applied here. */
   close (session: Session): Promise<void>
 }
@@ -122,7 +122,7 @@ export class Session extends EventEmitter implements WatchOwner {
       const p = validatePath(path)
       const watch = toListener(options)
       const stat = this.host.tree.exists(p, this.#authIds)
-      if (watch !== undefined) this.host.watches.add('data', p, this, watch)
+      if (watch !== undefined) this.host.watches.add('data', p, this, watch, stat !== null)
       return stat
     })
   }
@@ -168,8 +168,23 @@ export class Session extends EventEmitter implements WatchOwner {
   async multi (ops: readonly MultiOp[]): Promise<OpResult[]> {
     if (!Array.isArray(ops)) throw badArguments(`multi takes an array of Op.* operations, not ${describe(ops)}`)
     if (ops.length === 0) return []
+    if (ops.length > MAX_MULTI_OPS) throw badArguments(`a multi holds at most ${MAX_MULTI_OPS} ops, not ${ops.length}`)
     const defaults = this.#defaults()
-    return this.#write(ops.map((op) => toWriteOp(op, defaults)), true)
+    const writes: WriteOp[] = []
+    for (const [i, op] of ops.entries()) {
+      try {
+        writes.push(toWriteOp(op, defaults))
+      } catch (err) {
+        // As ZooKeeper's async API reports it: the bad op carries its code, the others -2.
+        if (err instanceof ZkError) {
+          err.results = ops.map((_, j) => j === i
+            ? { type: 'error', rc: err.rc, code: err.code }
+            : { type: 'error', rc: -2, code: 'RUNTIMEINCONSISTENCY' })
+        }
+        throw err
+      }
+    }
+    return this.#write(writes, true)
   }
 
   /**
@@ -180,8 +195,11 @@ export class Session extends EventEmitter implements WatchOwner {
   async sync (path = '/'): Promise<void> {
     validatePath(path)
     this.#checkOpen()
-    await this.#lastWrite
-    await this.host.sync()
+    // In the session's FIFO order: reads issued after this sync wait for it, as after a write.
+    this.#pendingWrites++
+    const done = this.#lastWrite.then(() => this.host.sync(this.timeoutMs))
+    this.#lastWrite = done.then(() => { this.#pendingWrites-- }, () => { this.#pendingWrites-- })
+    await done
   }
 
   /**
@@ -278,7 +296,7 @@ export class Session extends EventEmitter implements WatchOwner {
   setConnectivity (state: 'connected' | 'suspended'): void {
     if (this.#state === state || this.#state === 'expired' || this.#state === 'closed') return
     this.#state = state
-    this.emit('state', state)
+    this.#emitState(state)
   }
 
   /** @internal The session ended (closed by its owner, expired by the ensemble, or its peer stopped). */
@@ -288,7 +306,16 @@ export class Session extends EventEmitter implements WatchOwner {
     this.host.watches.removeOwner(this)
     for (const end of this.#iterators) end()
     this.#iterators.clear()
-    this.emit('state', state)
+    this.#emitState(state)
+  }
+
+  /** Tells listeners of a state change; one that throws is logged, never allowed to stop the peer. */
+  #emitState (state: SessionState): void {
+    try {
+      this.emit('state', state)
+    } catch (err) {
+      this.host.log.warn('a session state listener threw', { state, error: String(err) })
+    }
   }
 
   #defaults (): { acl: readonly ACL[], maxDataBytes: number } {
@@ -311,7 +338,11 @@ export class Session extends EventEmitter implements WatchOwner {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#lastWrite.then(fn)
+    return this.#lastWrite.then(() => {
+      // The session may have ended while the read waited for earlier writes.
+      this.#checkOpen()
+      return fn()
+    })
   }
 
   async #write (ops: readonly WriteOp[], multi: boolean): Promise<OpResult[]> {
@@ -327,6 +358,9 @@ export class Session extends EventEmitter implements WatchOwner {
     throw err
   }
 }
+
+/** Ops in one multi; ZooKeeper's frame limit bounds it in practice, the log encoding here. */
+const MAX_MULTI_OPS = 0xffff
 
 const OPEN_ACL: readonly ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }]
 

@@ -11,7 +11,7 @@
  * - recursive: `addWatch` recursive (created/changed/deleted for the path and its descendants,
  *   never NodeChildrenChanged).
  */
-import type { ACL, TreeChange, WatchEvent } from '../tree/types.js'
+import type { ACL, Stat, TreeChange, WatchEvent, WatchEventType } from '../tree/types.js'
 
 /** A function that receives watch events. */
 export type WatchListener = (event: WatchEvent) => void
@@ -33,7 +33,12 @@ export interface Watch {
   readonly path: string
   readonly owner: WatchOwner
   readonly listener: WatchListener
+  /** For data watches: whether the node existed when the watch was set (exists() may watch a missing node). */
+  readonly existed: boolean
 }
+
+/** What {@link WatchRegistry.catchUp} needs to know of a node now: its stat and ACL, or undefined if absent. */
+export type NodeLookup = (path: string) => { readonly stat: Stat, readonly acl: readonly ACL[] } | undefined
 
 /** The watches of one peer. */
 export class WatchRegistry {
@@ -49,8 +54,8 @@ export class WatchRegistry {
   }
 
   /** Registers a watch and returns it (its handle for {@link remove}). */
-  add (kind: WatchKind, path: string, owner: WatchOwner, listener: WatchListener): Watch {
-    const watch: Watch = { kind, path, owner, listener }
+  add (kind: WatchKind, path: string, owner: WatchOwner, listener: WatchListener, existed = true): Watch {
+    const watch: Watch = { kind, path, owner, listener, existed }
     const table = this.tables[kind]
     let set = table.get(path)
     if (set === undefined) table.set(path, set = new Set())
@@ -76,6 +81,13 @@ export class WatchRegistry {
         for (const w of set) if (w.owner === owner) this.remove(w)
       }
     }
+  }
+
+  /** Calls `fn` for every registered watch (a copy of the list: `fn` may remove watches). */
+  forEachWatch (fn: (w: Watch) => void): void {
+    const all: Watch[] = []
+    for (const table of Object.values(this.tables)) for (const set of table.values()) for (const w of set) all.push(w)
+    for (const w of all) fn(w)
   }
 
   /** The watches of `owner` matching the filter, for removeWatches/checkWatches. */
@@ -140,6 +152,36 @@ export class WatchRegistry {
       w.owner.deliver(w.listener, event)
     }
   }
+}
+
+/**
+ * Fires what each watch would have seen of the changes this peer skipped by installing a
+ * snapshot (everything after zxid `since`), the way ZooKeeper's setWatches answers a client that
+ * reconnects: a data watch gets NodeDeleted if its node is gone, NodeCreated if it was absent
+ * and now exists, NodeDataChanged if the node changed after `since`; a child watch gets
+ * NodeDeleted or, if children changed, NodeChildrenChanged; a persistent watch gets the events
+ * its node's stat shows. Recursive watches cannot be rebuilt from stats and get nothing, as in
+ * ZooKeeper. `zxid` is the snapshot's.
+ */
+export function catchUpWatches (registry: WatchRegistry, since: number, zxid: number, look: NodeLookup): void {
+  registry.forEachWatch((w) => {
+    if (w.kind === 'recursive') return
+    const node = look(w.path)
+    const types: WatchEventType[] = []
+    if (node === undefined) {
+      if (w.existed && w.kind !== 'persistent') types.push('NodeDeleted')
+    } else if (w.kind === 'child') {
+      if (node.stat.pzxid > since) types.push('NodeChildrenChanged')
+    } else {
+      if (node.stat.czxid > since || (!w.existed && w.kind === 'data')) types.push('NodeCreated')
+      else if (node.stat.mzxid > since) types.push('NodeDataChanged')
+      if (w.kind === 'persistent' && node.stat.pzxid > since && node.stat.pzxid !== node.stat.czxid) types.push('NodeChildrenChanged')
+    }
+    if (types.length === 0) return
+    if (w.kind !== 'persistent') registry.remove(w)
+    if (node !== undefined && !w.owner.canRead(node.acl)) return
+    for (const type of types) w.owner.deliver(w.listener, { type, path: w.path, zxid })
+  })
 }
 
 function parentOrUndefined (path: string): string | undefined {

@@ -14,14 +14,14 @@ import { MemoryNetwork } from '../../transports/index.js'
 
 let group = 0
 
-async function threePeers (t: Test, opts: { sessionTimeoutMs?: number } = {}): Promise<{ net: MemoryNetwork, peers: Map<string, Peer>, restart: (id: string) => Promise<Peer> }> {
+async function threePeers (t: Test, opts: { sessionTimeoutMs?: number, snapshotEntries?: number } = {}): Promise<{ net: MemoryNetwork, peers: Map<string, Peer>, restart: (id: string) => Promise<Peer> }> {
   const net = new MemoryNetwork()
   const g = ++group
   const ensemble = { a: `memory://em${g}-a`, b: `memory://em${g}-b`, c: `memory://em${g}-c` }
   const peers = new Map<string, Peer>()
   const start = (id: string): Promise<Peer> => Peer.start({
     id, listen: ensemble[id as 'a'], ensemble, transport: net.transport, tickMs: 10, log: silentLogger,
-    sessionTimeoutMs: opts.sessionTimeoutMs ?? 10_000, minSessionTimeoutMs: 200,
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? 10_000, minSessionTimeoutMs: 200, snapshotEntries: opts.snapshotEntries,
   })
   for (const id of Object.keys(ensemble)) peers.set(id, await start(id))
   t.teardown(async () => { for (const p of peers.values()) await p.stop() })
@@ -144,4 +144,36 @@ t.test('an in-memory follower that restarts empty under the same leader catches 
   const s = await back.connect()
   await s.sync()
   t.equal((await s.getChildren('/')).length, 32, 'it holds every write again')
+})
+
+t.test('a follower that catches up by snapshot still delivers the watch events it skipped', async (t) => {
+  const { net, peers } = await threePeers(t, { snapshotEntries: 20, sessionTimeoutMs: 60_000 })
+  const leader = leaderOf(peers)
+  const [lagging, other] = followers(peers)
+  const writer = await leader.connect()
+  await writer.create('/x', 'v0')
+  await writer.create('/pred')
+  await writer.create('/parent')
+  const zk = await lagging!.connect({ sessionTimeoutMs: 60_000 })
+  await zk.sync()
+  const events: string[] = []
+  const log = (e: WatchEvent): void => { events.push(`${e.type} ${e.path}`) }
+  await zk.getData('/x', { watch: log })
+  await zk.exists('/pred', { watch: log })
+  await zk.exists('/later', { watch: log })
+  await zk.getChildren('/parent', { watch: log })
+  const persistent: string[] = []
+  zk.addWatch('/x', (e) => persistent.push(e.type))
+  net.partition([[lagging!.id], [leader.id, other!.id]])
+  await writer.setData('/x', 'v1')
+  await writer.delete('/pred')
+  await writer.create('/later')
+  await writer.create('/parent/child')
+  for (let i = 0; i < 80; i++) await writer.create(`/filler-${i}`)
+  net.heal()
+  await zk.sync()
+  t.ok(lagging!.status().snapshotsInstalled >= 1, 'the follower caught up by snapshot')
+  t.same(events.sort(), ['NodeChildrenChanged /parent', 'NodeCreated /later', 'NodeDataChanged /x', 'NodeDeleted /pred'], 'every one-shot watch fired')
+  t.same(persistent, ['NodeDataChanged'], 'and the persistent watch saw the change')
+  t.equal((await zk.getData('/x')).data.toString(), 'v1')
 })

@@ -290,3 +290,23 @@ t.test('containers and TTL nodes are reaped by the leader', async (t) => {
   await zk.sync()
   t.ok(await zk.exists('/never-used'), 'a container that never had a child stays')
 })
+
+t.test('review fixes: throwing listeners, bad connect auth, oversized multi, validation results', async (t) => {
+  const { peer, zk } = await onePeer(t)
+  const thrower = await peer.connect()
+  thrower.on('state', () => { throw new Error('a careless listener') })
+  peer.on('leader', () => { throw new Error('another one') })
+  await thrower.close()
+  t.equal(thrower.state, 'closed')
+  t.equal(await zk.create('/still-up'), '/still-up', 'the peer keeps running after a listener threw')
+
+  const before = peer.status().sessions
+  await rejectsCode(t, peer.connect({ auth: [{ scheme: 'kerberos', credentials: 'x' }] }), 'AUTHFAILED')
+  t.equal(peer.status().sessions, before, 'a refused connect leaves no session behind')
+
+  await rejectsCode(t, zk.multi(Array.from({ length: 70_000 }, () => Op.check('/', -1))), 'BADARGUMENTS', 'more ops than a multi holds')
+  await rejectsCode(t, zk.multi([Op.create('/big-1', Buffer.alloc(1024 * 1024)), Op.create('/big-2', Buffer.alloc(1024 * 1024))]), 'BADARGUMENTS', 'a request over the size limit')
+  const err = await rejectsCode(t, zk.multi([Op.create('/ok'), Op.create('bad'), Op.delete('/x')]), 'BADARGUMENTS')
+  t.same((err.results as Array<{ rc: number }>).map((r) => r.rc), [-2, -8, -2], 'the bad op is marked, the others RUNTIMEINCONSISTENCY')
+  t.equal(await zk.create('/after'), '/after', 'and the session goes on writing')
+})

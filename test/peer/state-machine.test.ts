@@ -36,3 +36,12 @@ t.test('sessions, sequence numbers, and entries that are not commands', async (t
   t.same(copy.tree.getChildren('/', []), ['x', 'y', 'zookeeper'])
   t.match(copy.apply(entry(8, create('1', 3, '/z'))), { verdict: 'apply' }, 'the restored table continues the sequence')
 })
+
+t.test('a re-sent open names the session its first copy created', async (t) => {
+  const sm = new StateMachine()
+  const open = stamped({ t: 'open', origin: 'a', nonce: 'same', timeoutMs: 5000 })
+  t.match(sm.apply(entry(1, open)), { sessionId: 1n })
+  t.match(sm.apply(entry(2, open)), { sessionId: 1n }, 'the duplicate resolves to session 1')
+  t.equal(sm.sessions.size, 1, 'and creates no ghost session')
+  t.equal(StateMachine.restore(sm.snapshot()).sessions.openedBy('a', 'same'), 1n, 'the snapshot keeps the nonce')
+})

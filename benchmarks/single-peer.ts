@@ -4,8 +4,11 @@
  * memory per znode for 100,000 znodes (issue targets: reads >= 1,000,000/s, writes >= 100,000/s,
  * <= 300 bytes per znode beyond its name and data).
  *
- * Run: `node --expose-gc dist/benchmarks/single-peer.js [--znodes N]` (or via `npm run bench`).
+ * Run: `node dist/benchmarks/single-peer.js [--znodes N]` (or via `npm run bench`). Memory is
+ * measured in a fresh child process (see memoryInFreshProcess).
  */
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { Peer, type Session } from '../lib/index.js'
 import { silentLogger } from '../lib/env.js'
 
@@ -55,35 +58,66 @@ export async function singlePeerBench (opts: { znodes?: number, ops?: number, pr
     figures.push(await rate('exists', ops * 5, 1, (i) => zk.exists(`/b/n${i % 1000}`), progress))
     await peer.stop()
   }
-  {
-    gc()
-    const base = process.memoryUsage()
-    const peer = await Peer.start({ id: 'mem', log: silentLogger })
-    await peer.ready()
-    const zk = await peer.connect()
-    await zk.create('/m')
-    const pending: Array<Promise<string>> = []
-    let nameBytes = 0
-    for (let i = 0; i < znodes; i++) {
-      const path = `/m/node-${i}`
-      nameBytes += path.length
-      pending.push(zk.create(path, VALUE))
-      if (pending.length === 1000) await Promise.all(pending.splice(0))
-    }
-    await Promise.all(pending)
-    gc()
-    const after = process.memoryUsage()
-    const grown = (after.heapUsed + after.arrayBuffers) - (base.heapUsed + base.arrayBuffers)
-    const rssGrown = after.rss - base.rss
-    const perZnode = Math.round((grown - nameBytes - znodes * VALUE.length) / znodes)
-    progress(`memory: ${perZnode} bytes per znode beyond name and data (heap+buffers), rss grew ${Math.round(rssGrown / znodes)} bytes per znode`)
-    figures.push({ workload: 'memory-per-znode', value: perZnode, unit: 'bytes', detail: `${znodes.toLocaleString('en-US')} znodes of 100 bytes, heap + array buffers after GC, beyond name and data; rss grew ${Math.round(rssGrown / znodes)} B/znode in all` })
-    await peer.stop()
-  }
+  figures.push(await memoryInFreshProcess(znodes))
+  progress(`memory: ${figures[figures.length - 1]!.value} bytes per znode (${figures[figures.length - 1]!.detail})`)
   return figures
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const i = process.argv.indexOf('--znodes')
-  await singlePeerBench({ znodes: i > 0 ? Number(process.argv[i + 1]) : undefined })
+/**
+ * Memory per znode, measured in a fresh process (`--memory-child N`, with --expose-gc) so that
+ * nothing from other phases is live at the baseline. Baseline: the started peer with its
+ * session and the empty parent, after two full GCs; then N creates of 100-byte znodes, two
+ * full GCs, and the growth of heap + array buffers (and of rss) divided by N.
+ */
+function memoryInFreshProcess (znodes: number): Promise<Figure> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory-child', String(znodes)], { maxBuffer: 1 << 20 }, (err, stdout) => {
+      if (err !== null) { reject(err); return }
+      const line = stdout.trim().split('\n').pop() ?? ''
+      resolve(JSON.parse(line) as Figure)
+    })
+  })
+}
+
+async function memoryChild (znodes: number): Promise<Figure> {
+  const peer = await Peer.start({ id: 'mem', log: silentLogger })
+  await peer.ready()
+  const zk = await peer.connect()
+  await zk.create('/m')
+  await zk.getData('/m')
+  gc()
+  const base = process.memoryUsage()
+  let nameBytes = 0
+  for (let from = 0; from < znodes; from += 1000) {
+    const pending: Array<Promise<string>> = []
+    for (let i = from; i < Math.min(znodes, from + 1000); i++) {
+      const path = `/m/node-${i}`
+      nameBytes += path.length
+      pending.push(zk.create(path, VALUE))
+    }
+    await Promise.all(pending)
+  }
+  gc()
+  const after = process.memoryUsage()
+  const grown = (after.heapUsed + after.arrayBuffers) - (base.heapUsed + base.arrayBuffers)
+  const perZnode = Math.round(grown / znodes)
+  const beyond = Math.round((grown - nameBytes - znodes * VALUE.length) / znodes)
+  const rss = Math.round((after.rss - base.rss) / znodes)
+  await peer.stop()
+  return {
+    workload: 'memory-per-znode',
+    value: perZnode,
+    unit: 'bytes',
+    detail: `${znodes.toLocaleString('en-US')} znodes of 100 bytes in a fresh process; heap + array buffers after full GC grew ${perZnode} B/znode (${beyond} B beyond name and data); rss grew ${rss} B/znode`,
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const m = process.argv.indexOf('--memory-child')
+  if (m > 0) {
+    process.stdout.write(JSON.stringify(await memoryChild(Number(process.argv[m + 1]))) + '\n')
+  } else {
+    const i = process.argv.indexOf('--znodes')
+    await singlePeerBench({ znodes: i > 0 ? Number(process.argv[i + 1]) : undefined })
+  }
 }

@@ -3,7 +3,11 @@
  * real-process tests, the benchmarks and the recipe tests: the parent can kill -9, SIGSTOP
  * and restart it like any server process.
  */
-import { Peer, ZkError, type Session } from '../../lib/index.js'
+import { writeFileSync } from 'node:fs'
+import { Session as InspectorSession } from 'node:inspector'
+import { CreateMode, Op, Peer, ZkError, type Session } from '../../lib/index.js'
+import { LoadGenerator, type ClientOps } from './loadgen.js'
+import { runRecipe } from './recipes.js'
 import type { BenchReport, ChildEvent, ChildReply, ChildRequest, LoadReport } from './protocol.js'
 
 let peer: Peer | undefined
@@ -133,11 +137,59 @@ async function handle (req: ChildRequest): Promise<unknown> {
     }
     case 'bench':
       return bench(session(req.session), req.kind, req.path, req.ops, req.inFlight, req.bytes)
+    case 'gen':
+      return generator.handle(req.op)
+    case 'memory': {
+      const gc = (globalThis as { gc?: () => void }).gc
+      if (gc !== undefined) { gc(); gc() }
+      return { ...process.memoryUsage(), gc: gc !== undefined }
+    }
+    case 'profile': {
+      if (req.action === 'start') {
+        profiler = new InspectorSession()
+        profiler.connect()
+        await inspectorPost('Profiler.enable')
+        await inspectorPost('Profiler.setSamplingInterval', { interval: 200 })
+        await inspectorPost('Profiler.start')
+        return true
+      }
+      if (profiler === undefined) return false
+      const { profile } = await inspectorPost('Profiler.stop') as { profile: unknown }
+      profiler.disconnect()
+      profiler = undefined
+      if (req.file !== undefined) writeFileSync(req.file, JSON.stringify(profile))
+      return true
+    }
+    case 'recipe':
+      return runRecipe(session(req.session), req.action, (kind, detail) => send({ event: 'recipe', kind, detail }))
     case 'stop':
       await peer?.stop()
       setImmediate(() => process.exit(0))
       return true
   }
+}
+
+/** The load generator's view of a Session (the public API only, as an embedding app uses it). */
+function clientOps (zk: Session): ClientOps {
+  return {
+    setData: (path, data) => zk.setData(path, data),
+    create: (path, data, sequential) => zk.create(path, data, { mode: sequential ? CreateMode.PERSISTENT_SEQUENTIAL : CreateMode.PERSISTENT }),
+    getData: (path) => zk.getData(path),
+    getDataWatch: (path, listener) => zk.getData(path, { watch: () => listener() }),
+    exists: async (path) => await zk.exists(path) !== null,
+    sync: (path) => zk.sync(path),
+    multiCreate: (paths, data) => zk.multi(paths.map((p) => Op.create(p, data))),
+  }
+}
+
+const generator = new LoadGenerator(
+  () => clientOps(session(1)),
+  async () => clientOps(await need().connect()),
+)
+
+let profiler: InspectorSession | undefined
+function inspectorPost (method: string, params?: object): Promise<unknown> {
+  return new Promise((resolve, reject) => profiler!.post(method, params ?? {}, (err, result) => err === null ? resolve(result) : reject(err)))
 }
 
 function need (): Peer {

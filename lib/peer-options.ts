@@ -32,6 +32,11 @@ export interface PeerOptions {
   readonly tls?: TlsOptions
   /** Shared ensemble secret; peers that cannot prove it are refused. */
   readonly secret?: string
+  /**
+   * Also serve ZooKeeper's client protocol here (`tcp://host:port`; port 0 picks a free one,
+   * see `peer.zkUrl`), so existing ZooKeeper clients and tools can use this peer. Off by default.
+   */
+  readonly zkListen?: string
   readonly tickMs?: number
   readonly electionTicks?: number
   readonly heartbeatTicks?: number
@@ -97,7 +102,10 @@ export function resolveOptions (options: PeerOptions): ResolvedOptions {
   if (Object.keys(ensemble).length > 1 && listen === undefined) {
     throw new TypeError('Peer.start: a peer of a multi-member ensemble needs option listen (where the others reach it)')
   }
-  if (options.dataDir !== undefined && options.db !== undefined) throw new TypeError('Peer.start: give either dataDir or db, not both')
+  if (options.zkListen !== undefined && (typeof options.zkListen !== 'string' || !/^tcp:\/\//.test(options.zkListen))) {
+    throw new TypeError(`Peer.start: option zkListen must be a tcp://host:port URL, got ${JSON.stringify(options.zkListen)}`)
+  }
+    if (options.dataDir !== undefined && options.db !== undefined) throw new TypeError('Peer.start: give either dataDir or db, not both')
   const minSessionTimeoutMs = positiveInt(options, 'minSessionTimeoutMs', 1_000)
   const maxSessionTimeoutMs = positiveInt(options, 'maxSessionTimeoutMs', 60_000)
   if (minSessionTimeoutMs > maxSessionTimeoutMs) throw new TypeError('Peer.start: minSessionTimeoutMs must not exceed maxSessionTimeoutMs')

@@ -375,9 +375,13 @@ export class DataTree {
 
   /** The node at a valid path after the ACL check; throws BADARGUMENTS, NONODE or NOAUTH. */
   #readable (path: string, perm: number, authIds: readonly Id[]): ZNode {
-    validatePath(path)
+    // Every stored path was validated when its node was created, so only a miss needs the
+    // check (to tell a malformed path from a missing node); hot reads skip it.
     const node = this.#nodes.get(path)
-    if (node === undefined) throw new ZkError('NONODE', undefined, path)
+    if (node === undefined) {
+      validatePath(path)
+      throw new ZkError('NONODE', undefined, path)
+    }
     if (!checkAcl(node.acl, perm, authIds)) throw new ZkError('NOAUTH', undefined, path)
     return node
   }
@@ -390,9 +394,11 @@ export class DataTree {
 
   /** A node's stat, or null when it does not exist. READ is checked only if it exists (ZOOKEEPER-2590). */
   exists (path: string, authIds: readonly Id[]): Stat | null {
-    validatePath(path)
     const node = this.#nodes.get(path)
-    if (node === undefined) return null
+    if (node === undefined) {
+      validatePath(path)
+      return null
+    }
     if (!checkAcl(node.acl, Perms.READ, authIds)) throw new ZkError('NOAUTH', undefined, path)
     return node.stat()
   }

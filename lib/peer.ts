@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import { assert } from './assert.js'
 import { encodeCommand, isCommand, stampTime, type Command } from './commands.js'
 import { RaftCore } from './consensus/core.js'
-import type { Message } from './consensus/messages.js'
+import { isLeaderMessage, type Message } from './consensus/messages.js'
 import type { Entry, Ready, ReadState, SoftState } from './consensus/types.js'
 import { consoleLogger, type Env, type Logger } from './env.js'
 import { ZkError } from './errors.js'
@@ -413,11 +413,14 @@ export class Peer extends EventEmitter {
       while (!this.#stopped && this.core.hasReady()) {
         const rd: Ready = this.core.ready()
         if (rd.softState !== undefined) this.#onSoftState(rd.softState)
+        // Replication goes out first, so followers write while this peer writes (see Ready).
+        const messages = rd.messages as readonly Message[]
+        for (const m of messages) if (isLeaderMessage(m)) this.#send(m.to, { k: 'raft', m })
         if (rd.snapshot !== undefined || rd.hardState !== undefined || rd.entries.length > 0) {
           await this.storage.write({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries })
         }
         if (rd.snapshot !== undefined) this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
-        for (const m of rd.messages) this.#send(m.to, { k: 'raft', m: m as Message })
+        for (const m of messages) if (!isLeaderMessage(m)) this.#send(m.to, { k: 'raft', m })
         for (const e of rd.committed) this.#apply(e)
         for (const rs of rd.readStates) this.#onReadState(rs)
         this.#releaseReadWaiters()

@@ -71,6 +71,11 @@ export interface MessageBase {
  * 3. send `messages`;
  * 4. apply `committed` in order, serve `readStates` once applied far enough;
  * 5. call `core.advance(ready)`.
+ * Exception to the order: the messages a leader sends to replicate (`isLeaderMessage`:
+ * appends, heartbeats, snapshot chunks, TimeoutNow) may go out before step 1 completes, so the
+ * followers' writes overlap the leader's own (Raft thesis §10.2.1). It is safe because the core
+ * counts the leader's own log towards a quorum only after `advance`; every other message
+ * (votes, acknowledgements) depends on what step 1 makes durable and must wait for it.
  */
 export interface Ready {
   readonly softState: SoftState | undefined

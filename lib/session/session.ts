@@ -195,9 +195,11 @@ export class Session extends EventEmitter implements WatchOwner {
   async sync (path = '/'): Promise<void> {
     validatePath(path)
     this.#checkOpen()
-    // In the session's FIFO order: reads issued after this sync wait for it, as after a write.
+    // In the session's FIFO order: it completes after everything issued before it, and reads
+    // issued after it wait for it, as after a write. The read-index round itself starts now,
+    // so concurrent syncs overlap instead of queueing.
     this.#pendingWrites++
-    const done = this.#lastWrite.then(() => this.host.sync(this.timeoutMs))
+    const done = Promise.all([this.#lastWrite, this.host.sync(this.timeoutMs)])
     this.#lastWrite = done.then(() => { this.#pendingWrites-- }, () => { this.#pendingWrites-- })
     await done
   }

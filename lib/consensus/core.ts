@@ -439,7 +439,7 @@ export class RaftCore {
     } else if (m.term < this.term) {
       if (m.type === 'app' || m.type === 'hb' || m.type === 'snap') {
         // A stale leader (e.g. back from a partition) learns our term and steps down.
-        this.send({ type: 'hbResp', from: this.id, to: m.from, term: this.term, seq: 0 })
+        this.send({ type: 'hbResp', from: this.id, to: m.from, term: this.term, seq: 0, lastIndex: this.log.lastIndex() })
       } else if (m.type === 'preVote') {
         this.send({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true })
       }
@@ -477,7 +477,7 @@ export class RaftCore {
         case 'app': this.onAppend(m); break
         case 'hb':
           this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
-          this.send({ type: 'hbResp', from: this.id, to: m.from, term: this.term, seq: m.seq })
+          this.send({ type: 'hbResp', from: this.id, to: m.from, term: this.term, seq: m.seq, lastIndex: this.log.lastIndex() })
           break
         case 'snap': this.onSnap(m); break
         case 'timeoutNow': this.campaign(false, true); break
@@ -860,6 +860,12 @@ export class RaftCore {
     const pr = this.mustProgress(m.from)
     pr.recentActive = true
     pr.probeSent = false
+    if (pr.state !== 'snapshot' && m.lastIndex < pr.match) {
+      // It holds less than it acknowledged: an in-memory peer restarted under this leader.
+      // Without this, an idle leader would not notice until its next append.
+      pr.forgetTo(m.lastIndex)
+      this.dirty = true
+    }
     if (pr.state === 'snapshot' && pr.snapAcked === pr.snapAckedAtHeartbeat && (pr.snapSent > pr.snapAcked || pr.snapDoneSent)) {
       // No chunk acknowledged for a heartbeat round: chunks were lost, or the follower lost
       // its partial copy (restart). Resume from where it last said it was.

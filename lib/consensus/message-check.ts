@@ -13,7 +13,7 @@ const fieldsByType: Readonly<Record<Message['type'], Fields>> = {
   app: { index: 'number', logTerm: 'number', entries: 'entries', commit: 'number' },
   appResp: { index: 'number', reject: 'boolean', hintIndex: 'number', hintTerm: 'number' },
   hb: { commit: 'number', seq: 'number' },
-  hbResp: { seq: 'number' },
+  hbResp: { seq: 'number', lastIndex: 'number' },
   vote: { index: 'number', logTerm: 'number', force: 'boolean' },
   preVote: { index: 'number', logTerm: 'number', force: 'boolean' },
   voteResp: { reject: 'boolean' },

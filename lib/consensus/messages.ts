@@ -52,10 +52,15 @@ export interface HeartbeatMessage extends MessageBase {
   readonly seq: number
 }
 
-/** Answer to `hb`, echoing its `seq`. Also sent at a higher term to unseat a stale leader. */
+/**
+ * Answer to `hb`, echoing its `seq`, with the follower's last log index. Also sent at a higher
+ * term to unseat a stale leader.
+ */
 export interface HeartbeatRespMessage extends MessageBase {
   readonly type: 'hbResp'
   readonly seq: number
+  /** Lets the leader notice a follower that lost acknowledged entries (in-memory, restarted). */
+  readonly lastIndex: number
 }
 
 /**

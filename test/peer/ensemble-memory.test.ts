@@ -144,6 +144,12 @@ t.test('an in-memory follower that restarts empty under the same leader catches 
   const s = await back.connect()
   await s.sync()
   t.equal((await s.getChildren('/')).length, 32, 'it holds every write again')
+  await back.stop()
+  const idle = await restart(follower.id)
+  await idle.ready()
+  const s2 = await idle.connect()
+  await s2.sync()
+  t.equal((await s2.getChildren('/')).length, 32, 'and again with no write after the restart: heartbeats reveal the loss')
 })
 
 t.test('a follower that catches up by snapshot still delivers the watch events it skipped', async (t) => {

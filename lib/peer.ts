@@ -617,7 +617,7 @@ export class Peer extends EventEmitter {
     return new Promise<ApplyResult>((resolve, reject) => {
       const now = this.env.clock.monotonicMs()
       local.pending.push({ seq, data, resolve, reject, deadline: now + session.timeoutMs, settled: false, sentMs: now })
-      this.#propose(data)
+      this.#propose(data, true)
     })
   }
 
@@ -678,10 +678,10 @@ export class Peer extends EventEmitter {
    * Returns false when it went nowhere (no leader known, or the core refused it); the caller's
    * retry timer sends it again.
    */
-  #propose (data: Uint8Array): boolean {
+  #propose (data: Uint8Array, fresh = false): boolean {
     if (this.#stopped) return false
     let handed = false
-    if (this.#role === 'leader') handed = this.#appendAsLeader(data)
+    if (this.#role === 'leader') handed = this.#appendAsLeader(data, fresh)
     else if (this.#leaderId !== undefined) {
       this.#forwardQueue.push(data)
       handed = true
@@ -690,14 +690,23 @@ export class Peer extends EventEmitter {
     return handed
   }
 
-  #appendAsLeader (data: Uint8Array): boolean {
-    // A real copy (Buffer#slice would share memory): the origin keeps its bytes for re-sending,
-    // and an entry already appended must never change.
-    const stamped = new Uint8Array(data.length)
-    stamped.set(data)
+  /**
+   * Stamps the leader's time into a command and appends it. A command this peer just encoded
+   * (`fresh`) is stamped in place: nothing else holds it yet, and once appended it is never
+   * stamped again, since every re-send takes the copying path. Forwarded and re-sent commands are
+   * copied first — a real copy (Buffer#slice would share memory): an appended entry must never
+   * change, and a forwarded one must not pin the network frame it came in.
+   */
+  #appendAsLeader (data: Uint8Array, fresh = false): boolean {
+    let stamped = data
+    if (!fresh) {
+      stamped = new Uint8Array(data.length)
+      stamped.set(data)
+    }
     stampTime(stamped, this.env.clock.nowMs())
     return this.core.propose(stamped)
   }
+
 
   #flushForwards (): void {
     if (this.#forwardQueue.length === 0) return

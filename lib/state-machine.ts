@@ -94,24 +94,34 @@ export class StateMachine {
     }
   }
 
-  /** Serializes the whole state (tree, sessions, position) for a consensus snapshot. */
+  /**
+   * Serializes the whole state for a consensus snapshot: a u32 length, a small msgpack header
+   * (version, position, sessions), then the tree's own bytes appended as they are — wrapping
+   * them in msgpack would copy the largest part once more.
+   */
   snapshot (): Uint8Array {
-    return snapshotPackr.pack({
-      v: 2,
+    const header = snapshotPackr.pack({
+      v: 3,
       appliedIndex: this.appliedIndex,
       lastTimeMs: this.lastTimeMs,
       sessions: this.sessions.toRows(),
-      tree: this.tree.snapshot(),
     })
+    const tree = this.tree.snapshot()
+    const out = new Uint8Array(4 + header.length + tree.length)
+    new DataView(out.buffer).setUint32(0, header.length)
+    out.set(header, 4)
+    out.set(tree, 4 + header.length)
+    return out
   }
 
   /** Rebuilds a state machine from {@link snapshot}'s output. */
   static restore (data: Uint8Array): StateMachine {
-    const s = snapshotPackr.unpack(data) as {
-      v: number, appliedIndex: number, lastTimeMs: number,
-      sessions: Array<[string, string, number, number, string]>, tree: Uint8Array
+    const headerBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0)
+    const s = snapshotPackr.unpack(data.subarray(4, 4 + headerBytes)) as {
+      v: number, appliedIndex: number, lastTimeMs: number, sessions: Array<[string, string, number, number, string]>
     }
-    assert(s.v === 2, `unknown snapshot version ${s.v}`)
-    return new StateMachine(DataTree.fromSnapshot(s.tree), SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
+    assert(s.v === 3, `unknown snapshot version ${s.v}`)
+    const tree = DataTree.fromSnapshot(data.subarray(4 + headerBytes))
+    return new StateMachine(tree, SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
   }
 }

@@ -126,6 +126,7 @@ export class Peer extends EventEmitter {
   #appliedTerm = 0
   #snapshotIndex = 0
   #ticks = 0
+  #lastTickMs: number | undefined
   #snapshotsInstalled = 0
   readonly #voters: string[]
   readonly #local = new Map<bigint, LocalSession>()
@@ -349,6 +350,14 @@ export class Peer extends EventEmitter {
     this.#ticks++
     this.core.tick()
     const now = this.env.clock.monotonicMs()
+    const late = this.#lastTickMs === undefined ? 0 : now - this.#lastTickMs - this.opts.tickMs
+    this.#lastTickMs = now
+    if (late > this.opts.tickMs) {
+      // This process stalled (a large snapshot, a long GC, a paused process). Heartbeats that
+      // arrived meanwhile are still unread, since timers run before sockets are read: do not
+      // count the stall as the sessions' silence.
+      for (const [id, heard] of this.#lastHeard) this.#lastHeard.set(id, heard + late)
+    }
     if (this.#role === 'leader') this.#leaderDuties(now)
     else if (this.#ticks % this.#touchEveryTicks() === 0) this.#sendTouches()
     this.#retryPending(now)

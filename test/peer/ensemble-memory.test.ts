@@ -183,3 +183,18 @@ t.test('a follower that catches up by snapshot still delivers the watch events i
   t.same(persistent, ['NodeDataChanged'], 'and the persistent watch saw the change')
   t.equal((await zk.getData('/x')).data.toString(), 'v1')
 })
+
+t.test('a stall of the leader longer than a session timeout does not expire the sessions it could not hear', async (t) => {
+  const { peers } = await threePeers(t, { sessionTimeoutMs: 400 })
+  const follower = followers(peers)[0]!
+  const zk = await follower.connect({ sessionTimeoutMs: 400 })
+  await zk.create('/mine', '', { mode: 1 })
+  await zk.sync()
+  // Block this whole process (all three peers) for three session timeouts.
+  const until = Date.now() + 1_200
+  while (Date.now() < until) { /* a stall, as a big snapshot or a long GC would cause */ }
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await zk.sync()
+  t.equal(zk.state, 'connected', 'the session survived the stall')
+  t.ok(await zk.exists('/mine'), 'and so did its ephemeral')
+})

@@ -58,7 +58,6 @@ export interface Driver {
   dial (url: string, handlers: LinkHandlers): Link
 }
 
-/** Messages are written in batches of about this many bytes: few syscalls, bounded chunks. */
 /**
  * Starts `server` listening at `address` and resolves with the port it got (a requested port
  * 0 becomes a free one); rejects if it cannot listen (EADDRINUSE…).
@@ -74,7 +73,9 @@ export async function listenOn (server: net.Server, address: { readonly host: st
   return (server.address() as net.AddressInfo).port
 }
 
+/** Messages are written in batches of about this many bytes: few syscalls, bounded chunks. */
 export const BATCH_BYTES = 256 * 1024
+
 /** Unauthenticated inbound connections allowed at once; more are closed on arrival. */
 const MAX_PENDING_HANDSHAKES = 64
 

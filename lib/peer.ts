@@ -121,6 +121,7 @@ export class Peer extends EventEmitter {
   #term = 0
   #stopped = false
   #stopping = false
+  #stopPromise: Promise<void> | undefined
   #driving = false
   #scheduled = false
   #appliedTerm = 0
@@ -315,8 +316,12 @@ export class Peer extends EventEmitter {
    * election timeout). Sessions opened here end locally (`closed`); in the ensemble they expire
    * after their timeout unless closed first. Idempotent.
    */
-  async stop (): Promise<void> {
-    if (this.#stopping) return
+  stop (): Promise<void> {
+    this.#stopPromise ??= this.#stop()
+    return this.#stopPromise
+  }
+
+  async #stop (): Promise<void> {
     // ZooKeeper clients go first: their sessions are closed while the peer can still commit.
     await this.#zkServer?.stop()
     this.#stopping = true
@@ -445,7 +450,7 @@ export class Peer extends EventEmitter {
 
   #fail (err: unknown): void {
     this.log.error('peer failed and stops: storage or consensus error', { error: err instanceof Error ? err.stack ?? err.message : String(err) })
-    void this.stop()
+    this.stop().catch((e: unknown) => this.log.error('stopping after a failure failed too', { error: String(e) }))
   }
 
   #onSoftState (soft: SoftState): void {
@@ -712,7 +717,9 @@ export class Peer extends EventEmitter {
       stamped = new Uint8Array(data.length)
       stamped.set(data)
     }
-    stampTime(stamped, this.env.clock.nowMs())
+    // Never earlier than the last applied transaction: znode times do not go backwards when
+    // leadership moves to a peer whose clock is behind, or the clock steps back.
+    stampTime(stamped, Math.max(this.env.clock.nowMs(), this.sm.lastTimeMs))
     return this.core.propose(stamped)
   }
 
@@ -793,6 +800,23 @@ export class Peer extends EventEmitter {
   // ── leader duties: session expiry, reaping, heartbeats ────────────────────────────────────
 
   #leaderDuties (now: number): void {
+    if (this.#ticks % this.#expiryCheckEveryTicks() === 0) this.#expireSilentSessions(now)
+    if (this.#ticks % Math.max(1, Math.round(this.opts.reapIntervalMs / this.opts.tickMs)) === 0) {
+      for (const path of this.sm.tree.dueForReaping(this.env.clock.nowMs())) {
+        if (!this.#reaping.has(path) && this.#propose(encodeCommand({ t: 'reap', path } satisfies Command))) this.#reaping.add(path)
+      }
+    }
+  }
+
+  /**
+   * Scans every session: ten times per shortest session timeout is precise enough and keeps
+   * the cost of many sessions off most ticks (ZooKeeper buckets expiry by tick for the same reason).
+   */
+  #expiryCheckEveryTicks (): number {
+    return Math.max(1, Math.floor(this.opts.minSessionTimeoutMs / 10 / this.opts.tickMs))
+  }
+
+  #expireSilentSessions (now: number): void {
     for (const id of this.#local.keys()) this.#lastHeard.set(id, now)
     for (const s of this.sm.sessions.all()) {
       const last = this.#lastHeard.get(s.id)
@@ -804,11 +828,6 @@ export class Peer extends EventEmitter {
           this.#propose(encodeCommand({ t: 'close', sid: s.id.toString(), expired: true }))) {
         this.#expiring.add(s.id)
         this.log.info('expiring a silent session', { session: s.id.toString(16), owner: s.owner })
-      }
-    }
-    if (this.#ticks % Math.max(1, Math.round(this.opts.reapIntervalMs / this.opts.tickMs)) === 0) {
-      for (const path of this.sm.tree.dueForReaping(this.env.clock.nowMs())) {
-        if (!this.#reaping.has(path) && this.#propose(encodeCommand({ t: 'reap', path } satisfies Command))) this.#reaping.add(path)
       }
     }
   }

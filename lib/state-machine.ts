@@ -28,7 +28,7 @@ const snapshotPackr = new Packr({ useRecords: false, mapsAsObjects: true })
 export class StateMachine {
   /** The index of the last applied entry (the last zxid). */
   appliedIndex: number
-  /** The time of the last applied transaction, as the leader stamped it. */
+  /** The time of the last applied transaction, as the leader stamped it (the leader never stamps earlier). */
   lastTimeMs: number
 
   constructor (

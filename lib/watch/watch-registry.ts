@@ -47,6 +47,8 @@ export class WatchRegistry {
   }
 
   private count = 0
+  /** Each owner's watches, so ending a session costs its own watches, not every watch. */
+  private readonly byOwner = new Map<WatchOwner, Set<Watch>>()
 
   /** Number of registered watches (all kinds). */
   get size (): number {
@@ -60,6 +62,9 @@ export class WatchRegistry {
     let set = table.get(path)
     if (set === undefined) table.set(path, set = new Set())
     set.add(watch)
+    let mine = this.byOwner.get(owner)
+    if (mine === undefined) this.byOwner.set(owner, mine = new Set())
+    mine.add(watch)
     this.count++
     return watch
   }
@@ -70,17 +75,21 @@ export class WatchRegistry {
     const set = table.get(watch.path)
     if (set === undefined || !set.delete(watch)) return false
     if (set.size === 0) table.delete(watch.path)
+    this.unindex(watch)
     this.count--
     return true
   }
 
   /** Removes every watch of `owner` (its session ended). */
   removeOwner (owner: WatchOwner): void {
-    for (const table of Object.values(this.tables)) {
-      for (const set of table.values()) {
-        for (const w of set) if (w.owner === owner) this.remove(w)
-      }
-    }
+    for (const w of [...this.byOwner.get(owner) ?? []]) this.remove(w)
+  }
+
+  private unindex (watch: Watch): void {
+    const mine = this.byOwner.get(watch.owner)
+    if (mine === undefined) return
+    mine.delete(watch)
+    if (mine.size === 0) this.byOwner.delete(watch.owner)
   }
 
   /** Calls `fn` for every registered watch (a copy of the list: `fn` may remove watches). */
@@ -88,17 +97,6 @@ export class WatchRegistry {
     const all: Watch[] = []
     for (const table of Object.values(this.tables)) for (const set of table.values()) for (const w of set) all.push(w)
     for (const w of all) fn(w)
-  }
-
-  /** The watches of `owner` matching the filter, for removeWatches/checkWatches. */
-  find (owner: WatchOwner, filter: { path: string, kinds: readonly WatchKind[], listener?: WatchListener }): Watch[] {
-    const found: Watch[] = []
-    for (const kind of filter.kinds) {
-      for (const w of this.tables[kind].get(filter.path) ?? []) {
-        if (w.owner === owner && (filter.listener === undefined || w.listener === filter.listener)) found.push(w)
-      }
-    }
-    return found
   }
 
   /**
@@ -117,6 +115,7 @@ export class WatchRegistry {
       if (oneShot) {
         table.delete(p)
         this.count -= set.size
+        for (const w of set) this.unindex(w)
       }
     }
     switch (type) {

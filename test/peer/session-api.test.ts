@@ -310,3 +310,13 @@ t.test('review fixes: throwing listeners, bad connect auth, oversized multi, val
   t.same((err.results as Array<{ rc: number }>).map((r) => r.rc), [-2, -8, -2], 'the bad op is marked, the others RUNTIMEINCONSISTENCY')
   t.equal(await zk.create('/after'), '/after', 'and the session goes on writing')
 })
+
+t.test('stop() is idempotent, also when called concurrently', async (t) => {
+  const peer = await Peer.start({ id: 'twice', zkListen: 'tcp://127.0.0.1:0', tickMs: 10 })
+  await peer.ready()
+  const zk = await peer.connect()
+  await Promise.all([peer.stop(), peer.stop()])
+  await peer.stop()
+  t.equal(zk.state, 'closed', 'its sessions ended once')
+  await rejectsCode(t, peer.connect(), 'CONNECTIONLOSS', 'a stopped peer refuses new sessions')
+})

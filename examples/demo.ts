@@ -8,9 +8,9 @@
  * the demo stops everything it started and exits 0 only if all steps happened.
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { DemoCommand, DemoEvent } from './demo-peer.js'
+import { freePort } from './support.js'
 
 const started = performance.now()
 const STEP_TIMEOUT_MS = 15_000
@@ -59,17 +59,6 @@ function onEvent (e: DemoEvent): void {
     case 'failed': say(red(`peer ${e.id} failed: ${e.error}`)); break
     case 'started': break
   }
-}
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
-    })
-  })
 }
 
 function send (id: string, command: DemoCommand): void {

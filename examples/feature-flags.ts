@@ -8,32 +8,9 @@
  * Run: npm run build && node dist/examples/feature-flags.js
  * In your app: import { Config, Peer } from 'zkpeer'
  */
-import { createServer } from 'node:net'
-import { Config, Peer, type ConfigChange, type JsonValue, type Logger, type Session } from '../lib/index.js'
+import { Config, Peer, type ConfigChange, type JsonValue, type Session } from '../lib/index.js'
+import { freePort, quiet, runExample, say, until } from './support.js'
 
-const started = performance.now()
-const say = (text: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(4)}s] ${text}`)
-/** The peers' own log: only errors, so the example's output stays readable. */
-const quiet: Logger = { debug () {}, info () {}, warn () {}, error: (msg) => console.error(msg) }
-
-/** A free TCP port on loopback (listen on port 0, note the port, close). */
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
-    })
-  })
-}
-
-/** Polls `done` until it holds; fails after 10 s saying what it waited for. */
-async function until (what: string, done: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !done();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 /** One app instance: its peer, session, the flags recipe and the flags as this instance sees them. */
 interface Instance {
@@ -114,8 +91,4 @@ async function main (): Promise<void> {
   await Promise.all(apps.map((a) => a.peer.stop()))
 }
 
-const watchdog = setTimeout(() => { console.error('example took too long'); process.exit(1) }, 30_000)
-main().then(
-  () => { clearTimeout(watchdog); say('done'); process.exit(0) },
-  (err: unknown) => { console.error(`failed: ${err instanceof Error ? err.message : String(err)}`); process.exit(1) },
-)
+runExample(main)

@@ -15,24 +15,9 @@
  * Run: npm run build && node dist/examples/job-queue.js
  * In your app: import { Membership, Op, Peer, Queue, withLock } from 'zkpeer'
  */
-import { createServer } from 'node:net'
-import { Membership, Op, Peer, Queue, ZkError, withLock, type Logger, type Session } from '../lib/index.js'
+import { Membership, Op, Peer, Queue, ZkError, withLock, type Session } from '../lib/index.js'
+import { freePort, quiet, runExample, say, sleep } from './support.js'
 
-const started = performance.now()
-const say = (text: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(4)}s] ${text}`)
-/** The peers' own log: only errors, so the example's output stays readable. */
-const quiet: Logger = { debug () {}, info () {}, warn () {}, error: (msg) => console.error(msg) }
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
-    })
-  })
-}
 
 interface Job { id: string, task: string }
 interface Worker { id: string, peer: Peer, zk: Session, queue: Queue, members: Membership, executed: number }
@@ -134,8 +119,4 @@ async function main (): Promise<void> {
   await Promise.all(workers.map((w) => w.peer.stop()))
 }
 
-const watchdog = setTimeout(() => { console.error('example took too long'); process.exit(1) }, 30_000)
-main().then(
-  () => { clearTimeout(watchdog); say('done'); process.exit(0) },
-  (err: unknown) => { console.error(`failed: ${err instanceof Error ? err.message : String(err)}`); process.exit(1) },
-)
+runExample(main)

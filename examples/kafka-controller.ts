@@ -12,24 +12,9 @@
  * Run: npm run build && node dist/examples/kafka-controller.js
  * In your app: import { LeaderElection, Membership, Op, Peer } from 'zkpeer'
  */
-import { createServer } from 'node:net'
-import { LeaderElection, Membership, Op, Peer, ZkError, type Logger, type MultiOp, type Session } from '../lib/index.js'
+import { LeaderElection, Membership, Op, Peer, ZkError, type MultiOp, type Session } from '../lib/index.js'
+import { freePort, quiet, runExample, say, sleep } from './support.js'
 
-const started = performance.now()
-const say = (text: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(4)}s] ${text}`)
-/** The peers' own log: only errors, so the example's output stays readable. */
-const quiet: Logger = { debug () {}, info () {}, warn () {}, error: (msg) => console.error(msg) }
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
-    })
-  })
-}
 
 interface PartitionState { leader: number, replicas: number[], isr: number[], leaderEpoch: number }
 interface Broker { id: number, peer: Peer, zk: Session, members: Membership, election: LeaderElection }
@@ -167,8 +152,4 @@ async function main (): Promise<void> {
   await Promise.all(brokers.map((b) => b.peer.stop()))
 }
 
-const watchdog = setTimeout(() => { console.error('example took too long'); process.exit(1) }, 30_000)
-main().then(
-  () => { clearTimeout(watchdog); say('done'); process.exit(0) },
-  (err: unknown) => { console.error(`failed: ${err instanceof Error ? err.message : String(err)}`); process.exit(1) },
-)
+runExample(main)

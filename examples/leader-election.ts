@@ -8,33 +8,10 @@
  * Run: npm run build && node dist/examples/leader-election.js
  * In your app: import { LeaderElection, Peer } from 'zkpeer'
  */
-import { createServer } from 'node:net'
-import { LeaderElection, Peer, type Logger, type Session } from '../lib/index.js'
+import { LeaderElection, Peer, type Session } from '../lib/index.js'
+import { freePort, quiet, runExample, say, until } from './support.js'
 
 const SESSION_TIMEOUT_MS = 2_000
-const started = performance.now()
-const say = (text: string): void => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(4)}s] ${text}`)
-/** The peers' own log: only errors, so the example's output stays readable. */
-const quiet: Logger = { debug () {}, info () {}, warn () {}, error: (msg) => console.error(msg) }
-
-/** A free TCP port on loopback (listen on port 0, note the port, close). */
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
-    })
-  })
-}
-
-/** Polls `done` until it holds; fails after 10 s saying what it waited for. */
-async function until (what: string, done: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !done();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 /** One app instance: a peer, a session on it, and a candidacy for running the scheduler. */
 interface Instance { id: string, peer: Peer, zk: Session, election: LeaderElection, ticks: number }
@@ -102,8 +79,4 @@ async function main (): Promise<void> {
   await Promise.all(instances.map((i) => i.peer.stop()))
 }
 
-const watchdog = setTimeout(() => { console.error('example took too long'); process.exit(1) }, 30_000)
-main().then(
-  () => { clearTimeout(watchdog); say('done'); process.exit(0) },
-  (err: unknown) => { console.error(`failed: ${err instanceof Error ? err.message : String(err)}`); process.exit(1) },
-)
+runExample(main)

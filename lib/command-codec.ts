@@ -112,7 +112,8 @@ class Reader {
   private readonly view: DataView
   offset: number
 
-  constructor (private readonly buf: Uint8Array, offset: number) {
+  /** `copy` false: `bytes()` returns views, for a check that keeps nothing it decodes. */
+  constructor (private readonly buf: Uint8Array, offset: number, private readonly copy = true) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     this.offset = offset
   }
@@ -138,10 +139,11 @@ class Reader {
   }
 
   /** A copy: znode data must not pin the entry (or network frame) it arrived in. */
-  bytes (): Buffer {
+  bytes (): Uint8Array {
     const n = this.u32()
     const at = this.need(n)
-    return Buffer.from(this.buf.subarray(at, at + n))
+    const view = this.buf.subarray(at, at + n)
+    return this.copy ? Buffer.from(view) : view
   }
 
   acl (): ACL[] {
@@ -208,7 +210,19 @@ function writeOp (w: Writer, op: WriteOp): void {
 
 /** Decodes a command written by {@link writeCommand}, starting after the header. */
 export function readCommand (data: Uint8Array, headerBytes: number): Command {
-  const r = new Reader(data, headerBytes)
+  return decode(new Reader(data, headerBytes))
+}
+
+/**
+ * Throws CommandDecodeError unless `data` holds a well-formed command after the header.
+ * Decodes without copying znode data: the leader checks every forwarded command, and apply
+ * decodes it again anyway.
+ */
+export function checkCommand (data: Uint8Array, headerBytes: number): void {
+  decode(new Reader(data, headerBytes, false))
+}
+
+function decode (r: Reader): Command {
   const tag = r.u8()
   let c: Command
   switch (tag) {

@@ -7,7 +7,7 @@
  * come from the leader (as ZooKeeper's PrepRequestProcessor fixes them) without decoding the
  * command. Apply reads the time from the entry, never from a clock.
  */
-import { CommandDecodeError, readCommand, writeCommand } from './command-codec.js'
+import { checkCommand, CommandDecodeError, readCommand, writeCommand } from './command-codec.js'
 import type { PeerId } from './consensus/types.js'
 import type { Id, WriteOp } from './tree/types.js'
 
@@ -69,7 +69,8 @@ export function decodeCommand (data: Uint8Array): { timeMs: number, command: Com
 /** True if `data` decodes as a command (checked by the leader before it appends a forwarded one). */
 export function isCommand (data: Uint8Array): boolean {
   try {
-    decodeCommand(data)
+    if (data.length < HEADER_BYTES) return false
+    checkCommand(data, HEADER_BYTES)
     return true
   } catch (err) {
     if (err instanceof CommandDecodeError) return false

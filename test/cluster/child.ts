@@ -8,7 +8,7 @@ import { Session as InspectorSession } from 'node:inspector'
 import { CreateMode, Op, Peer, ZkError, type Session } from '../../lib/index.js'
 import { LoadGenerator, type ClientOps } from './loadgen.js'
 import { runRecipe } from './recipes.js'
-import type { BenchReport, ChildEvent, ChildReply, ChildRequest, LoadReport } from './protocol.js'
+import type { ChildEvent, ChildReply, ChildRequest, LoadReport } from './protocol.js'
 
 let peer: Peer | undefined
 const sessions = new Map<number, Session>()
@@ -23,11 +23,6 @@ function session (n: number): Session {
   const s = sessions.get(n)
   if (s === undefined) throw new ZkError('SESSIONEXPIRED', `no session ${n} in this child`)
   return s
-}
-
-function percentile (sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
 }
 
 async function runLoad (zk: Session, prefix: string, inFlight: number, bytes: number, state: { stop: boolean }): Promise<LoadReport> {
@@ -51,44 +46,6 @@ async function runLoad (zk: Session, prefix: string, inFlight: number, bytes: nu
   }
   await Promise.all(Array.from({ length: inFlight }, worker))
   return { acked, errors }
-}
-
-async function bench (zk: Session, kind: string, path: string, ops: number, inFlight: number, bytes: number): Promise<BenchReport> {
-  const value = Buffer.alloc(bytes, 2)
-  const latencies = new Float64Array(ops)
-  let next = 0
-  let errors = 0
-  const op = (i: number): Promise<unknown> => {
-    switch (kind) {
-      case 'write': return zk.setData(`${path}/k${i % 1024}`, value)
-      case 'create-seq': return zk.create(`${path}/seq-`, value, { mode: 2 })
-      case 'read': return zk.getData(`${path}/k${i % 1024}`)
-      default: return zk.sync().then(() => zk.getData(`${path}/k${i % 1024}`))
-    }
-  }
-  if (kind !== 'create-seq') {
-    if (await zk.exists(path) === null) await zk.create(path).catch(() => undefined)
-    for (let i = 0; i < 1024; i++) if (await zk.exists(`${path}/k${i}`) === null) await zk.create(`${path}/k${i}`, value).catch(() => undefined)
-  } else if (await zk.exists(path) === null) {
-    await zk.create(path).catch(() => undefined)
-  }
-  const start = performance.now()
-  const worker = async (): Promise<void> => {
-    while (next < ops) {
-      const i = next++
-      const t0 = performance.now()
-      try {
-        await op(i)
-      } catch {
-        errors++
-      }
-      latencies[i] = performance.now() - t0
-    }
-  }
-  await Promise.all(Array.from({ length: inFlight }, worker))
-  const seconds = (performance.now() - start) / 1000
-  latencies.sort()
-  return { ops, seconds, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), p999Ms: percentile(latencies, 0.999), errors }
 }
 
 async function handle (req: ChildRequest): Promise<unknown> {
@@ -135,8 +92,6 @@ async function handle (req: ChildRequest): Promise<unknown> {
       load = undefined
       return report
     }
-    case 'bench':
-      return bench(session(req.session), req.kind, req.path, req.ops, req.inFlight, req.bytes)
     case 'gen':
       return generator.handle(req.op)
     case 'memory': {

@@ -31,7 +31,6 @@ export type ChildRequest =
   | { readonly id: number, readonly cmd: 'status' }
   | { readonly id: number, readonly cmd: 'startLoad', readonly session: number, readonly prefix: string, readonly inFlight: number, readonly bytes: number }
   | { readonly id: number, readonly cmd: 'stopLoad' }
-  | { readonly id: number, readonly cmd: 'bench', readonly session: number, readonly kind: 'write' | 'create-seq' | 'read' | 'sync-read', readonly path: string, readonly ops: number, readonly inFlight: number, readonly bytes: number }
   | { readonly id: number, readonly cmd: 'stop' }
   /** A load-generator request, run on session 1 (see loadgen.ts). */
   | { readonly id: number, readonly cmd: 'gen', readonly op: GenRequest }
@@ -74,14 +73,4 @@ export interface LoadReport {
   readonly acked: readonly string[]
   /** Failures by code (outcome unknown or definite). */
   readonly errors: Readonly<Record<string, number>>
-}
-
-/** What a bench run reports: count, duration and latency percentiles (ms). */
-export interface BenchReport {
-  readonly ops: number
-  readonly seconds: number
-  readonly p50Ms: number
-  readonly p99Ms: number
-  readonly p999Ms: number
-  readonly errors: number
 }

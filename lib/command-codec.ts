@@ -4,8 +4,9 @@
  * allocated once, and decoding builds only the objects apply needs.
  *
  * Layout after the 8-byte time header (see commands.ts): one tag byte, then
- * - open:  str origin, str nonce, u32 timeoutMs
- * - close: u64 sid, u8 expired
+ * - open:  str origin, str nonce, u32 timeoutMs, bytes password
+ * - attach: u64 sid, str origin, str nonce, bytes password
+ * - close: u64 sid, u8 expired, u32 epoch
  * - write: u64 sid, f64 seq, u16 n + n × (str scheme, str id), u8 multi, u16 n + n × op
  * - reap:  str path
  * and each op: u8 kind, str path, then
@@ -20,7 +21,7 @@ import { assert } from './assert.js'
 import type { ACL, CreateModeValue, Id, WriteOp } from './tree/types.js'
 import type { Command } from './commands.js'
 
-const TAG = { open: 1, close: 2, write: 3, reap: 4 } as const
+const TAG = { open: 1, close: 2, write: 3, reap: 4, attach: 5 } as const
 const OP = { create: 1, delete: 2, setData: 3, setACL: 4, check: 5 } as const
 
 /** Thrown for bytes that are not a command this codec wrote (a corrupt or foreign entry). */
@@ -51,8 +52,9 @@ function opBytes (op: WriteOp): number {
 
 function bodyBytes (c: Command): number {
   switch (c.t) {
-    case 'open': return 1 + strBytes(c.origin) + strBytes(c.nonce) + 4
-    case 'close': return 1 + 8 + 1
+    case 'open': return 1 + strBytes(c.origin) + strBytes(c.nonce) + 4 + 4 + c.password.length
+    case 'attach': return 1 + 8 + strBytes(c.origin) + strBytes(c.nonce) + 4 + c.password.length
+    case 'close': return 1 + 8 + 1 + 4
     case 'reap': return 1 + strBytes(c.path)
     case 'write': {
       let n = 1 + 8 + 8 + 2 + 1 + 2
@@ -167,10 +169,13 @@ export function writeCommand (c: Command, headerBytes: number): Uint8Array {
   const w = new Writer(buf, headerBytes)
   switch (c.t) {
     case 'open':
-      w.u8(TAG.open); w.str(c.origin); w.str(c.nonce); w.u32(c.timeoutMs)
+      w.u8(TAG.open); w.str(c.origin); w.str(c.nonce); w.u32(c.timeoutMs); w.bytes(c.password)
+      break
+    case 'attach':
+      w.u8(TAG.attach); w.u64(BigInt(c.sid)); w.str(c.origin); w.str(c.nonce); w.bytes(c.password)
       break
     case 'close':
-      w.u8(TAG.close); w.u64(BigInt(c.sid)); w.u8(c.expired ? 1 : 0)
+      w.u8(TAG.close); w.u64(BigInt(c.sid)); w.u8(c.expired ? 1 : 0); w.u32(c.epoch)
       break
     case 'reap':
       w.u8(TAG.reap); w.str(c.path)
@@ -227,10 +232,13 @@ function decode (r: Reader): Command {
   let c: Command
   switch (tag) {
     case TAG.open:
-      c = { t: 'open', origin: r.str(), nonce: r.str(), timeoutMs: r.u32() }
+      c = { t: 'open', origin: r.str(), nonce: r.str(), timeoutMs: r.u32(), password: r.bytes() }
+      break
+    case TAG.attach:
+      c = { t: 'attach', sid: r.u64().toString(), origin: r.str(), nonce: r.str(), password: r.bytes() }
       break
     case TAG.close:
-      c = { t: 'close', sid: r.u64().toString(), expired: r.u8() === 1 }
+      c = { t: 'close', sid: r.u64().toString(), expired: r.u8() === 1, epoch: r.u32() }
       break
     case TAG.reap:
       c = { t: 'reap', path: r.str() }

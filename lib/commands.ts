@@ -18,13 +18,29 @@ export interface OpenCommand {
   /** Lets the origin match the applied entry to its request. */
   readonly nonce: string
   readonly timeoutMs: number
+  /** The session's password (16 random bytes from the origin), for attaching elsewhere. */
+  readonly password: Uint8Array
 }
 
-/** Closes a session (by its owner, or by the leader when it expired). */
+/** Moves a live session to `origin`, whose client presented its id and password. */
+export interface AttachCommand {
+  readonly t: 'attach'
+  readonly sid: string
+  readonly origin: PeerId
+  /** Lets the origin match the applied entry to its request (and a re-sent copy to the first). */
+  readonly nonce: string
+  readonly password: Uint8Array
+}
+
+/**
+ * Closes a session (by its owner, or by the leader when it expired), if it is still in
+ * ownership epoch `epoch`: a close sent before the session moved elsewhere does not end it.
+ */
 export interface CloseCommand {
   readonly t: 'close'
   readonly sid: string
   readonly expired: boolean
+  readonly epoch: number
 }
 
 /** A write (one op, or an atomic multi) by a session, with its sequence number and auth ids. */
@@ -45,7 +61,7 @@ export interface ReapCommand {
 }
 
 /** Every command a log entry can carry. */
-export type Command = OpenCommand | CloseCommand | WriteCommand | ReapCommand
+export type Command = OpenCommand | AttachCommand | CloseCommand | WriteCommand | ReapCommand
 
 const HEADER_BYTES = 8
 

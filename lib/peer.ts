@@ -45,6 +45,14 @@ export interface ConnectOptions {
   readonly sessionTimeoutMs?: number
   /** Identities to add at once, e.g. `[{ scheme: 'digest', credentials: 'user:password' }]`. */
   readonly auth?: ReadonlyArray<{ readonly scheme: string, readonly credentials: string }>
+  /**
+   * Attach to this existing session instead of opening a new one (with `password`): the session
+   * moves to this peer with its ephemerals; its handle on the peer that held it ends with
+   * `SESSIONMOVED`. A wrong password or a session that no longer lives fails `SESSIONEXPIRED`.
+   */
+  readonly sessionId?: bigint
+  /** The session's password (`session.password`), with `sessionId`. */
+  readonly password?: Uint8Array
 }
 
 /** `peer.status()`: the embedded equivalent of ZooKeeper's `mntr`. */
@@ -84,6 +92,8 @@ interface PendingWrite {
 /** Per local session: its Session object, next sequence number and unapplied writes in order. */
 interface LocalSession {
   readonly session: Session
+  /** The session's ownership epoch when it came to this peer (see SessionTable). */
+  readonly epoch: number
   nextSeq: number
   readonly pending: PendingWrite[]
   /** When the queue was last re-sent because a later write arrived out of order (rate limit). */
@@ -102,6 +112,7 @@ interface PendingRead {
   index: number | undefined
 }
 
+/** An open, or an attach (`timeoutMs` then comes from the session), waiting to be applied. */
 interface PendingOpen {
   readonly data: Uint8Array
   readonly timeoutMs: number
@@ -224,7 +235,14 @@ export class Peer extends EventEmitter {
     peer.#schedule()
     if (options.zkListen !== undefined) {
       try {
-        peer.#zkServer = await startZkServer({ peer, listen: options.zkListen, ensembleSize: Object.keys(opts.ensemble).length, log })
+        const settings = {
+          ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+          tickTime: opts.tickMs,
+          minSessionTimeout: opts.minSessionTimeoutMs,
+          maxSessionTimeout: opts.maxSessionTimeoutMs,
+          electionTimeout: opts.tickMs * opts.electionTicks,
+        }
+        peer.#zkServer = await startZkServer({ peer, listen: options.zkListen, ensembleSize: Object.keys(opts.ensemble).length, settings, log })
       } catch (err) {
         await peer.stop()
         throw err
@@ -265,6 +283,7 @@ export class Peer extends EventEmitter {
   /** Opens a session on this peer; resolves once the ensemble committed it. */
   async connect (options: ConnectOptions = {}): Promise<Session> {
     this.#checkRunning()
+    if (options.sessionId !== undefined || options.password !== undefined) return this.#attach(options)
     const requested = options.sessionTimeoutMs ?? this.opts.sessionTimeoutMs
     if (typeof requested !== 'number' || !Number.isFinite(requested) || requested <= 0) {
       throw new ZkError('BADARGUMENTS', `sessionTimeoutMs must be a positive number, not ${String(requested)}`)
@@ -276,14 +295,31 @@ export class Peer extends EventEmitter {
     }
     const timeoutMs = Math.min(this.opts.maxSessionTimeoutMs, Math.max(this.opts.minSessionTimeoutMs, Math.round(requested)))
     const nonce = Buffer.from(this.env.random.bytes(12)).toString('hex')
-    const data = encodeCommand({ t: 'open', origin: this.id, nonce, timeoutMs })
-    const session = await new Promise<Session>((resolve, reject) => {
+    const password = this.env.random.bytes(16)
+    const session = await this.#await(nonce, encodeCommand({ t: 'open', origin: this.id, nonce, timeoutMs, password }), timeoutMs)
+    for (const a of options.auth ?? []) await session.addAuth(a.scheme, a.credentials)
+    return session
+  }
+
+  async #attach (options: ConnectOptions): Promise<Session> {
+    const { sessionId, password } = options
+    if (typeof sessionId !== 'bigint' || sessionId <= 0n || !(password instanceof Uint8Array)) {
+      throw new ZkError('BADARGUMENTS', 'connect: to attach to a session give both sessionId (a bigint) and password (its Uint8Array)')
+    }
+    const nonce = Buffer.from(this.env.random.bytes(12)).toString('hex')
+    const data = encodeCommand({ t: 'attach', sid: sessionId.toString(), origin: this.id, nonce, password })
+    const session = await this.#await(nonce, data, this.sm.sessions.get(sessionId)?.timeoutMs ?? this.opts.sessionTimeoutMs)
+    for (const a of options.auth ?? []) await session.addAuth(a.scheme, a.credentials)
+    return session
+  }
+
+  /** Proposes an open or attach and resolves with the session once it is applied here. */
+  #await (nonce: string, data: Uint8Array, timeoutMs: number): Promise<Session> {
+    return new Promise<Session>((resolve, reject) => {
       const now = this.env.clock.monotonicMs()
       this.#opens.set(nonce, { data, timeoutMs, resolve, reject, deadline: now + Math.max(timeoutMs, this.#electionTimeoutMs() * 4), lastSentMs: now })
       this.#propose(data)
     })
-    for (const a of options.auth ?? []) await session.addAuth(a.scheme, a.credentials)
-    return session
   }
 
   /** A plain snapshot of this peer's state (role, leader, term, zxid, counts, peer lag). */
@@ -322,8 +358,9 @@ export class Peer extends EventEmitter {
   }
 
   async #stop (): Promise<void> {
-    // ZooKeeper clients go first: their sessions are closed while the peer can still commit.
-    await this.#zkServer?.stop()
+    // ZooKeeper clients go first; as from a stopping ZooKeeper server, they take their
+    // sessions to other peers (or the sessions expire after their timeout).
+    await this.#zkServer?.stop({ keepSessions: true })
     this.#stopping = true
     const lost = (what: string): ZkError => new ZkError('CONNECTIONLOSS', `peer ${this.id} stopped ${what}`)
     // Sessions end first, so nothing built on them (a leader election, a lock) acts on the
@@ -511,13 +548,38 @@ export class Peer extends EventEmitter {
         const open = this.#opens.get(applied.nonce)
         if (open === undefined) return
         this.#opens.delete(applied.nonce)
-        const session = new Session(applied.sessionId, open.timeoutMs, this.#host)
-        this.#local.set(applied.sessionId, { session, nextSeq: 1, pending: [], gapResentMs: 0, closeData: undefined, closers: [] })
-        if (this.#leaderId === undefined) session.setConnectivity('suspended')
-        open.resolve(session)
+        // A re-sent open whose first copy this peer missed, for a session that moved on since.
+        if (this.sm.sessions.get(applied.sessionId)?.owner !== this.id || this.#local.has(applied.sessionId)) {
+          open.reject(new ZkError('SESSIONMOVED', `session 0x${applied.sessionId.toString(16)} was opened and then attached elsewhere`))
+          return
+        }
+        open.resolve(this.#adopt(applied.sessionId))
+        return
+      }
+      case 'attach': {
+        if (applied.verdict === 'refused') {
+          if (applied.origin !== this.id) return
+          const open = this.#opens.get(applied.nonce)
+          this.#opens.delete(applied.nonce)
+          open?.reject(new ZkError('SESSIONEXPIRED', `session 0x${applied.sessionId.toString(16)} has expired, or the password is wrong`))
+          return
+        }
+        if (applied.verdict === 'attached') {
+          if (this.#role === 'leader') this.#lastHeard.set(applied.sessionId, this.env.clock.monotonicMs())
+          const left = this.#local.get(applied.sessionId)
+          if (left !== undefined) this.#endLocal(left, 'closed', true)
+        }
+        if (applied.origin !== this.id || this.#stopping) return
+        // A re-sent attach whose first copy this peer missed (it caught up by snapshot) settles it too.
+        const open = this.#opens.get(applied.nonce)
+        if (open === undefined || this.#local.has(applied.sessionId)) return
+        this.#opens.delete(applied.nonce)
+        open.resolve(this.#adopt(applied.sessionId))
         return
       }
       case 'close': {
+        // A close its former owner sent before the session moved: the session lives on.
+        if (!applied.wasLive && this.sm.sessions.get(applied.sessionId) !== undefined) return
         for (const c of applied.changes) this.#host.watches.trigger(c, zxid)
         this.#lastHeard.delete(applied.sessionId)
         this.#expiring.delete(applied.sessionId)
@@ -564,11 +626,25 @@ export class Peer extends EventEmitter {
     }
   }
 
-  #endLocal (local: LocalSession, state: 'expired' | 'closed'): void {
+  /** Makes the session (open in the table, owned by this peer) a local one and returns its handle. */
+  #adopt (sessionId: bigint): Session {
+    const record = this.sm.sessions.get(sessionId)
+    assert(record !== undefined && record.owner === this.id, 'an adopted session is live and owned here')
+    const session = new Session(sessionId, record.timeoutMs, record.password, this.#host)
+    this.#local.set(sessionId, { session, epoch: record.epoch, nextSeq: record.nextSeq, pending: [], gapResentMs: 0, closeData: undefined, closers: [] })
+    if (this.#leaderId === undefined) session.setConnectivity('suspended')
+    return session
+  }
+
+  /** Ends a local session: it expired or closed, or (`moved`) its client attached to it on another handle. */
+  #endLocal (local: LocalSession, state: 'expired' | 'closed', moved = false): void {
     this.#local.delete(local.session.sessionId)
-    for (const p of local.pending) if (!p.settled) p.reject(new ZkError('SESSIONEXPIRED', `session 0x${local.session.sessionId.toString(16)} has expired`))
+    const id = `session 0x${local.session.sessionId.toString(16)}`
+    for (const p of local.pending) {
+      if (!p.settled) p.reject(moved ? new ZkError('SESSIONMOVED', `${id} was attached elsewhere before this write was applied; it was not applied`) : new ZkError('SESSIONEXPIRED', `${id} has expired`))
+    }
     for (const c of local.closers) c()
-    local.session.end(state)
+    local.session.end(state, moved)
   }
 
   #installSnapshot (data: Uint8Array, term: number): void {
@@ -589,6 +665,10 @@ export class Peer extends EventEmitter {
       const record = this.sm.sessions.get(local.session.sessionId)
       if (record === undefined) {
         this.#endLocal(local, 'expired')
+        continue
+      }
+      if (record.epoch !== local.epoch) {
+        this.#endLocal(local, 'closed', true)
         continue
       }
       local.nextSeq = Math.max(local.nextSeq, record.nextSeq)
@@ -643,7 +723,7 @@ export class Peer extends EventEmitter {
   #closeSession (session: Session): Promise<void> {
     const local = this.#local.get(session.sessionId)
     if (local === undefined) return Promise.resolve()
-    const data = encodeCommand({ t: 'close', sid: session.sessionId.toString(), expired: false })
+    const data = encodeCommand({ t: 'close', sid: session.sessionId.toString(), expired: false, epoch: local.epoch })
     local.closeData = data
     return new Promise<void>((resolve) => {
       // If the ensemble cannot be reached, give up after the session timeout: it expires there.
@@ -825,7 +905,7 @@ export class Peer extends EventEmitter {
         continue
       }
       if (now - last > s.timeoutMs && !this.#expiring.has(s.id) &&
-          this.#propose(encodeCommand({ t: 'close', sid: s.id.toString(), expired: true }))) {
+          this.#propose(encodeCommand({ t: 'close', sid: s.id.toString(), expired: true, epoch: s.epoch }))) {
         this.#expiring.add(s.id)
         this.log.info('expiring a silent session', { session: s.id.toString(16), owner: s.owner })
       }

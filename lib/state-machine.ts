@@ -9,7 +9,7 @@ import { assert } from './assert.js'
 import { CommandDecodeError } from './command-codec.js'
 import { decodeCommand, type Command } from './commands.js'
 import type { Entry } from './consensus/types.js'
-import { SessionTable, type SeqVerdict } from './session/session-table.js'
+import { SessionTable, type AttachVerdict, type SeqVerdict, type SessionRow } from './session/session-table.js'
 import { DataTree } from './tree/data-tree.js'
 import type { ApplyResult } from './tree/txn.js'
 import type { TreeChange } from './tree/types.js'
@@ -18,6 +18,7 @@ import type { TreeChange } from './tree/types.js'
 export type Applied =
   | { readonly t: 'noop' }
   | { readonly t: 'open', readonly origin: string, readonly nonce: string, readonly sessionId: bigint }
+  | { readonly t: 'attach', readonly origin: string, readonly nonce: string, readonly sessionId: bigint, readonly verdict: AttachVerdict, readonly previousOwner: string | undefined }
   | { readonly t: 'close', readonly sessionId: bigint, readonly expired: boolean, readonly wasLive: boolean, readonly changes: readonly TreeChange[] }
   | { readonly t: 'write', readonly sessionId: bigint, readonly seq: number, readonly verdict: SeqVerdict, readonly result: ApplyResult | undefined }
   | { readonly t: 'reap', readonly path: string, readonly result: ApplyResult }
@@ -64,12 +65,18 @@ export class StateMachine {
       case 'open': {
         // A re-sent open (after a leader change) names the session its first copy created.
         const sessionId = this.sessions.openedBy(command.origin, command.nonce) ?? BigInt(zxid)
-        if (sessionId === BigInt(zxid)) this.sessions.open(sessionId, command.origin, command.timeoutMs, command.nonce)
+        if (sessionId === BigInt(zxid)) this.sessions.open(sessionId, command.origin, command.timeoutMs, command.nonce, command.password)
         return { t: 'open', origin: command.origin, nonce: command.nonce, sessionId }
+      }
+      case 'attach': {
+        const sessionId = BigInt(command.sid)
+        const previousOwner = this.sessions.get(sessionId)?.owner
+        const verdict = this.sessions.attach(sessionId, command.origin, command.nonce, command.password)
+        return { t: 'attach', origin: command.origin, nonce: command.nonce, sessionId, verdict, previousOwner }
       }
       case 'close': {
         const sessionId = BigInt(command.sid)
-        const wasLive = this.sessions.close(sessionId)
+        const wasLive = this.sessions.close(sessionId, command.epoch)
         let changes: readonly TreeChange[] = []
         if (wasLive) {
           const r = this.tree.apply({ kind: 'closeSession', sessionId }, { zxid, timeMs, sessionId, authIds: [] })
@@ -101,7 +108,7 @@ export class StateMachine {
    */
   snapshot (): Uint8Array {
     const header = snapshotPackr.pack({
-      v: 3,
+      v: 4,
       appliedIndex: this.appliedIndex,
       lastTimeMs: this.lastTimeMs,
       sessions: this.sessions.toRows(),
@@ -118,9 +125,9 @@ export class StateMachine {
   static restore (data: Uint8Array): StateMachine {
     const headerBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0)
     const s = snapshotPackr.unpack(data.subarray(4, 4 + headerBytes)) as {
-      v: number, appliedIndex: number, lastTimeMs: number, sessions: Array<[string, string, number, number, string]>
+      v: number, appliedIndex: number, lastTimeMs: number, sessions: SessionRow[]
     }
-    assert(s.v === 3, `unknown snapshot version ${s.v}`)
+    assert(s.v === 4, `unknown snapshot version ${s.v}`)
     const tree = DataTree.fromSnapshot(data.subarray(4 + headerBytes))
     return new StateMachine(tree, SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
   }

@@ -61,17 +61,30 @@ export class Session extends EventEmitter implements WatchOwner {
   #pendingWrites = 0
   #lastWrite: Promise<void> = Promise.resolve()
   readonly #iterators = new Set<() => void>()
+  readonly #password: Uint8Array
+  /** Set when the session ended here because its client attached to it elsewhere. */
+  #movedAway = false
 
   /**
    * @internal Sessions are made by `peer.connect()`.
    * @param sessionId the session's id (the zxid of the transaction that opened it).
    * @param timeoutMs the negotiated session timeout.
+   * @param password the session's password (kept by the ensemble), to attach to it elsewhere.
    */
-  constructor (readonly sessionId: bigint, readonly timeoutMs: number, private readonly host: SessionHost) {
+  constructor (readonly sessionId: bigint, readonly timeoutMs: number, password: Uint8Array, private readonly host: SessionHost) {
     super()
+    this.#password = Uint8Array.from(password)
     // Every waiting recipe call (locks, barriers, elections…) follows the session's state, so
     // many listeners on one session are normal, not a leak.
     this.setMaxListeners(0)
+  }
+
+  /**
+   * The session's password (16 bytes). With {@link sessionId} it lets another peer take the
+   * session over: `otherPeer.connect({ sessionId, password })`. Keep it secret.
+   */
+  get password (): Uint8Array {
+    return Uint8Array.from(this.#password)
   }
 
   /** The session's current state. */
@@ -301,10 +314,14 @@ export class Session extends EventEmitter implements WatchOwner {
     this.#emitState(state)
   }
 
-  /** @internal The session ended (closed by its owner, expired by the ensemble, or its peer stopped). */
-  end (state: 'expired' | 'closed'): void {
+  /**
+   * @internal The session ended here: closed by its owner, expired by the ensemble, its peer
+   * stopped, or (`moved`) its client attached to it through another `connect()`; it lives on there.
+   */
+  end (state: 'expired' | 'closed', moved = false): void {
     if (this.#state === 'expired' || this.#state === 'closed') return
     this.#state = state
+    this.#movedAway = moved
     this.host.watches.removeOwner(this)
     for (const end of this.#iterators) end()
     this.#iterators.clear()
@@ -325,6 +342,7 @@ export class Session extends EventEmitter implements WatchOwner {
   }
 
   #checkOpen (): void {
+    if (this.#movedAway) throw new ZkError('SESSIONMOVED', `session 0x${this.sessionId.toString(16)} was attached elsewhere: use the handle that connect({ sessionId, password }) returned`)
     if (this.#state === 'expired') throw new ZkError('SESSIONEXPIRED', `session 0x${this.sessionId.toString(16)} has expired: open a new one with peer.connect()`)
     if (this.#state === 'closed') throw new ZkError('SESSIONEXPIRED', `session 0x${this.sessionId.toString(16)} is closed: open a new one with peer.connect()`)
   }

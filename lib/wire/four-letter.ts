@@ -46,6 +46,8 @@ export interface FourLetterContext {
   readonly clientPort: number
   readonly clientHost: string
   readonly maxPacketBytes: number
+  /** Further `conf` lines, in ZooKeeper's names (tickTime, minSessionTimeout, dataDir…). */
+  readonly settings: Readonly<Record<string, string | number>>
   readonly connections: readonly ConnectionInfo[]
   readonly received: number
   readonly sent: number
@@ -141,6 +143,7 @@ export function answerFourLetterWord (word: FourLetterWord, ctx: FourLetterConte
       return [
         `clientPort=${ctx.clientPort}`,
         `clientPortAddress=${ctx.clientHost}`,
+        ...Object.entries(ctx.settings).map(([k, v]) => `${k}=${v}`),
         `serverId=${s.id}`,
         `jute.maxbuffer=${ctx.maxPacketBytes}`,
         `membership: ${ctx.ensembleSize ?? 'unknown'} voting members`,

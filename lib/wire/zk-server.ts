@@ -20,7 +20,7 @@
  * malformed record, or a request before the handshake. An unknown opcode is answered with
  * UNIMPLEMENTED, as ZooKeeper does.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import net from 'node:net'
 import type { Logger } from '../env.js'
 import { ZkError } from '../errors.js'
@@ -55,6 +55,8 @@ export interface ZkServerOptions {
   readonly ensembleSize?: number
   /** Most concurrent client connections; more are refused at accept. Default 1024. */
   readonly maxConnections?: number
+  /** The peer's settings `conf` reports, in ZooKeeper's names (tickTime, minSessionTimeout…). */
+  readonly settings?: Readonly<Record<string, string | number>>
   readonly log?: Logger
 }
 
@@ -66,9 +68,11 @@ export interface ZkServer {
   readonly port: number
   /**
    * Stops accepting, drops every connection, and closes every session it opened (their
-   * ephemerals go). Idempotent.
+   * ephemerals go) — unless `keepSessions`, used when the peer itself stops: then, as when a
+   * ZooKeeper server shuts down, the clients move their sessions to other peers (or the sessions
+   * expire after their timeout). Idempotent.
    */
-  stop (): Promise<void>
+  stop (options?: { readonly keepSessions?: boolean }): Promise<void>
 }
 
 const silentLog: Logger = { debug () {}, info () {}, warn () {}, error () {} }
@@ -87,6 +91,7 @@ interface ServerState {
   readonly log: Logger
   readonly maxPacketBytes: number
   readonly ensembleSize: number | undefined
+  readonly settings: Readonly<Record<string, string | number>>
   readonly port: number
   readonly host: string
   readonly connections: Set<Connection>
@@ -121,6 +126,7 @@ export async function startZkServer (options: ZkServerOptions): Promise<ZkServer
     log: options.log ?? silentLog,
     maxPacketBytes,
     ensembleSize: options.ensembleSize,
+    settings: { ...options.settings, maxClientCnxns: maxConnections },
     port,
     host,
     connections: new Set(),
@@ -138,14 +144,14 @@ export async function startZkServer (options: ZkServerOptions): Promise<ZkServer
     state.connections.add(new Connection(socket, state))
   })
   let stopping: Promise<void> | undefined
-  const stop = async (): Promise<void> => {
+  const stop = async (keepSessions: boolean): Promise<void> => {
     state.stopped = true
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     for (const c of [...state.connections]) c.destroy('server stopping')
     const closing: Array<Promise<void>> = []
     for (const b of state.bindings.values()) {
       if (b.expiry !== undefined) clearTimeout(b.expiry)
-      closing.push(b.session.close().catch(() => {}))
+      if (!keepSessions) closing.push(b.session.close().catch(() => {}))
     }
     state.bindings.clear()
     await Promise.all(closing)
@@ -154,7 +160,7 @@ export async function startZkServer (options: ZkServerOptions): Promise<ZkServer
   return {
     url: `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
-    stop: () => (stopping ??= stop()),
+    stop: (options) => (stopping ??= stop(options?.keepSessions === true)),
   }
 }
 
@@ -262,12 +268,7 @@ class Connection {
     if (b.conn !== this) return
     b.conn = undefined
     if (this.server.stopped || b.session.state === 'closed' || b.session.state === 'expired') return
-    b.expiry = setTimeout(() => {
-      if (b.conn !== undefined) return
-      this.server.bindings.delete(b.session.sessionId)
-      b.session.close().catch((err: unknown) => this.server.log.warn('closing a detached session failed', { error: String(err) }))
-    }, b.session.timeoutMs)
-    b.expiry.unref()
+    this.#detachBinding(b)
   }
 
   #clearWatches (): void {
@@ -320,6 +321,7 @@ class Connection {
       clientPort: s.port,
       clientHost: s.host,
       maxPacketBytes: s.maxPacketBytes,
+      settings: s.settings,
       connections: conns,
       received: s.received,
       sent: s.sent,
@@ -368,33 +370,36 @@ class Connection {
       return
     }
     let binding: Binding | undefined
-    if (req.sessionId !== 0n) {
-      const b = s.bindings.get(BigInt.asUintN(64, req.sessionId))
-      if (b !== undefined && b.passwd.length === req.passwd.length && timingSafeEqual(b.passwd, req.passwd) &&
-        b.session.state !== 'closed' && b.session.state !== 'expired') {
-        binding = b
-      } else {
-        // Unknown, expired or wrong password: ZooKeeper answers timeOut 0, the client reports SESSION_EXPIRED.
-        this.#writeConnectResponse({ timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(16) })
-        this.socket.end()
-        this.#onClose()
+    const local = req.sessionId === 0n ? undefined : s.bindings.get(BigInt.asUintN(64, req.sessionId))
+    if (local !== undefined) {
+      if (local.passwd.length !== req.passwd.length || !timingSafeEqual(local.passwd, req.passwd) ||
+        local.session.state === 'closed' || local.session.state === 'expired') {
+        this.#refuseSession()
         return
       }
+      binding = local
       if (binding.conn !== undefined) binding.conn.destroy('session moved to another connection')
       if (binding.expiry !== undefined) clearTimeout(binding.expiry)
       binding.expiry = undefined
     } else {
       let session: Session
       try {
-        session = await s.peer.connect({ sessionTimeoutMs: Math.max(1, req.timeOut) })
+        session = req.sessionId === 0n
+          ? await s.peer.connect({ sessionTimeoutMs: Math.max(1, req.timeOut) })
+          // A session of another peer (whose client lost it): move it here, as ZooKeeper servers do.
+          : await s.peer.connect({ sessionId: BigInt.asUintN(64, req.sessionId), password: req.passwd })
       } catch (err) {
-        this.destroy(`could not open a session: ${String(err)}`)
+        if (err instanceof ZkError && err.code === 'SESSIONEXPIRED') this.#refuseSession()
+        else this.destroy(`could not open a session: ${String(err)}`)
         return
       }
-      binding = { session, passwd: randomBytes(16), conn: undefined, expiry: undefined }
+      binding = { session, passwd: Buffer.from(session.password), conn: undefined, expiry: undefined }
       s.bindings.set(session.sessionId, binding)
       session.on('state', (st: string) => {
-        if (st === 'expired' || st === 'closed') s.bindings.delete(session.sessionId)
+        if (st === 'expired' || st === 'closed') {
+          if (binding?.expiry !== undefined) clearTimeout(binding.expiry)
+          if (s.bindings.get(session.sessionId) === binding) s.bindings.delete(session.sessionId)
+        }
       })
       if (this.#closed) {
         this.#detachBinding(binding)
@@ -408,12 +413,21 @@ class Connection {
     this.#writeConnectResponse({ timeOut: binding.session.timeoutMs, sessionId: binding.session.sessionId, passwd: binding.passwd })
   }
 
-  /** A session opened for a connection that dropped during the handshake: start its expiry. */
+  /** Unknown, expired or wrong password: ZooKeeper answers timeOut 0, the client reports SESSION_EXPIRED. */
+  #refuseSession (): void {
+    this.#writeConnectResponse({ timeOut: 0, sessionId: 0n, passwd: Buffer.alloc(16) })
+    this.socket.end()
+    this.#onClose()
+  }
+
+  /** Starts the expiry of a session left without a connection (dropped, or during the handshake). */
   #detachBinding (b: Binding): void {
+    // The session stays open (its ephemerals too) for one timeout, for the client to come back
+    // to this peer or to move to another; then it is closed, as the leader would expire it.
     b.expiry = setTimeout(() => {
-      if (b.conn !== undefined) return
+      if (b.conn !== undefined || this.server.bindings.get(b.session.sessionId) !== b) return
       this.server.bindings.delete(b.session.sessionId)
-      b.session.close().catch(() => {})
+      b.session.close().catch((err: unknown) => this.server.log.warn('closing a detached session failed', { error: String(err) }))
     }, b.session.timeoutMs)
     b.expiry.unref()
   }
@@ -685,8 +699,8 @@ class Connection {
       case OpCode.setWatches2: {
         const req = readSetWatches(r, header.type === OpCode.setWatches2)
         expectEnd(r, 'setWatches')
-        this.#setWatches(session, req)
-        this.#reply(slot, header.xid, 0)
+        // As ZooKeeper: the events for what changed since the client's last zxid go out first.
+        void this.#setWatches(session, req).then(() => { if (!this.#closed) this.#reply(slot, header.xid, 0) })
         return
       }
       case OpCode.addWatch: {
@@ -863,7 +877,7 @@ class Connection {
    * mzxid > relativeZxid; exist watch → NodeCreated if present; child watch → NodeDeleted if
    * gone, NodeChildrenChanged if pzxid > relativeZxid; persistent ones are re-armed silently.
    */
-  #setWatches (session: Session, req: ReturnType<typeof readSetWatches>): void {
+  #setWatches (session: Session, req: ReturnType<typeof readSetWatches>): Promise<void> {
     const rel = req.relativeZxid
     const pending: Array<Promise<void>> = []
     for (const path of req.dataWatches) {
@@ -888,7 +902,7 @@ class Connection {
     }
     for (const path of req.persistentWatches) this.#addPersistent(session, path, false)
     for (const path of req.persistentRecursiveWatches) this.#addPersistent(session, path, true)
-    void pending
+    return Promise.all(pending).then(() => {})
   }
 
   /** checkWatches/removeWatches: does this connection hold a matching watch (and remove it)? */

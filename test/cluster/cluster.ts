@@ -119,11 +119,15 @@ export interface ClusterOptions {
   readonly sync?: boolean
   /** Node flags for every peer process (e.g. --expose-gc), also on restarts. */
   readonly execArgv?: readonly string[]
+  /** Give each peer a ZooKeeper client port too (see {@link Cluster.zkPorts}). */
+  readonly zkListen?: boolean
 }
 
 /** A running multi-process ensemble. */
 export class Cluster {
   readonly peers = new Map<string, PeerProcess>()
+  /** Each peer's ZooKeeper client port, with the `zkListen` option (kept across restarts). */
+  readonly zkPorts = new Map<string, number>()
 
   private constructor (readonly ensemble: Readonly<Record<string, string>>, private readonly base: Omit<ChildPeerOptions, 'id' | 'listen' | 'dataDir'>, private readonly dir: string | undefined, private readonly execArgv: readonly string[] = []) {}
 
@@ -144,6 +148,9 @@ export class Cluster {
       snapshotEntries: opts.snapshotEntries,
       ...(opts.sync === undefined ? {} : { sync: opts.sync }),
     }, dir, opts.execArgv)
+    if (opts.zkListen === true) {
+      for (const [i, port] of (await freePorts(opts.size)).entries()) cluster.zkPorts.set(ids[i] as string, port)
+    }
     try {
       await Promise.all(ids.map((id) => cluster.startPeer(id)))
       await Promise.all([...cluster.peers.values()].map((p) => p.request({ cmd: 'ready' })))
@@ -159,7 +166,8 @@ export class Cluster {
     const url = this.ensemble[id]
     if (url === undefined) throw new Error(`no peer ${id} in this cluster`)
     const options: ChildPeerOptions = {
-      ...this.base, id, listen: url, ...(this.dir === undefined ? {} : { dataDir: join(this.dir, id) }), ...overrides,
+      ...this.base, id, listen: url, ...(this.dir === undefined ? {} : { dataDir: join(this.dir, id) }),
+      ...(this.zkPorts.has(id) ? { zkListen: `tcp://127.0.0.1:${this.zkPorts.get(id)}` } : {}), ...overrides,
     }
     const p = new PeerProcess(options, { execArgv: this.execArgv })
     this.peers.set(id, p)

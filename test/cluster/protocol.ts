@@ -18,6 +18,8 @@ export interface ChildPeerOptions {
   readonly sessionTimeoutMs?: number
   readonly minSessionTimeoutMs?: number
   readonly snapshotEntries?: number
+  /** A ZooKeeper client port (`tcp://127.0.0.1:port`). */
+  readonly zkListen?: string
 }
 
 /** A request to the child. */

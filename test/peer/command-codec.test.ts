@@ -10,9 +10,10 @@ import { decodeCommand, encodeCommand, isCommand, stampTime, type Command } from
 
 const acl = [{ perms: 31, id: { scheme: 'digest', id: 'bob:fyVmFCwVbTJYrznoSu1koqYEYF0=' } }, { perms: 1, id: { scheme: 'world', id: 'anyone' } }]
 const commands: Command[] = [
-  { t: 'open', origin: 'peer-ä', nonce: 'abc123', timeoutMs: 10_000 },
-  { t: 'close', sid: '18446744073709551615', expired: true },
-  { t: 'close', sid: '7', expired: false },
+  { t: 'open', origin: 'peer-ä', nonce: 'abc123', timeoutMs: 10_000, password: Buffer.from('0123456789abcdef') },
+  { t: 'attach', sid: '18446744073709551615', origin: 'b', nonce: 'n2', password: Buffer.from([0, 255, 7]) },
+  { t: 'close', sid: '18446744073709551615', expired: true, epoch: 0 },
+  { t: 'close', sid: '7', expired: false, epoch: 4294967295 },
   { t: 'reap', path: '/containers/é' },
   {
     t: 'write', sid: '42', seq: 2 ** 40, auth: [{ scheme: 'ip', id: '127.0.0.1' }, { scheme: 'digest', id: 'u:x' }], multi: true,
@@ -38,7 +39,7 @@ t.test('every command and op round-trips exactly, with the stamped time', async 
 })
 
 t.test('decoded data is a copy that does not pin the entry', async (t) => {
-  const bytes = encodeCommand(commands[4]!)
+  const bytes = encodeCommand(commands.find((c) => c.t === 'write')!)
   const { command } = decodeCommand(bytes)
   const data = (command as Extract<Command, { t: 'write' }>).ops[0]
   t.ok(data?.op === 'create' && data.data.buffer !== bytes.buffer)

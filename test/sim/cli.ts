@@ -56,6 +56,7 @@ async function mainPeer (args: Args): Promise<void> {
   let acked = 0
   let unknown = 0
   let crashes = 0
+  let moved = 0
   let inconclusive = 0
   const recoveries: number[] = []
   const peersArg = args.peers === undefined ? '' : ` --peers ${args.peers}`
@@ -70,6 +71,7 @@ async function mainPeer (args: Args): Promise<void> {
     acked += r.ackedWrites
     unknown += r.unknownOps
     crashes += r.crashes
+    moved += r.sessionsMoved
     inconclusive += r.inconclusiveKeys
     if (r.recoveryMs !== undefined) recoveries.push(r.recoveryMs)
     if (r.violation !== undefined) {
@@ -84,7 +86,7 @@ async function mainPeer (args: Args): Promise<void> {
   const median = recoveries.length > 0 ? recoveries[recoveries.length >> 1] : 0
   const max = recoveries.length > 0 ? recoveries[recoveries.length - 1] : 0
   process.stdout.write(`sim peer: ${args.seeds} seeds, ${failures.length} violations, ${ops} client ops (${acked} acknowledged writes, ` +
-    `${unknown} unknown outcomes), ${crashes} crashes, ${inconclusive} keys inconclusive, recovery after heal median ${median}ms max ${max}ms, ` +
+    `${unknown} unknown outcomes), ${crashes} crashes, ${moved} sessions moved, ${inconclusive} keys inconclusive, recovery after heal median ${median}ms max ${max}ms, ` +
     `${((Date.now() - started) / 1000).toFixed(1)}s\n`)
   if (failures.length > 0) process.exitCode = 1
 }

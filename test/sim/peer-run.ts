@@ -83,6 +83,8 @@ export interface PeerSimResult {
   readonly unknownOps: number
   readonly crashes: number
   readonly sessionsOpened: number
+  /** Sessions taken over by another peer (id + password), after a crash or at random. */
+  readonly sessionsMoved: number
   /** Keys whose linearizability search hit its budget (neither proven nor refuted). */
   readonly inconclusiveKeys: number
   /** Simulated ms from healing until a write committed and every client completed an operation. */
@@ -285,22 +287,52 @@ export async function runPeerSim (opts: PeerSimOptions): Promise<PeerSimResult> 
     sp.peer!.connect().then((s) => {
       if (!life.alive || c.life !== life) return
       sessionsOpened++
-      c.real = s
-      c.session = wrap(s, { random: rnd })
-      c.life = life
-      c.label = `${sp.id}/0x${s.sessionId.toString(16)}`
-      c.busy = false
+      use(c, s, life, `${sp.id}/0x${s.sessionId.toString(16)}`)
       log(`c${c.n} opened session ${c.label}`)
-      s.on('state', (state: string) => {
-        // act() notices an ended session and opens a new one.
-        log(`c${c.n} session ${c.label} is ${state}`)
-      })
       later(c)
     }, (err: unknown) => {
       if (!life.alive || c.life !== life) return
       c.life = undefined
       log(`c${c.n} could not open a session on ${sp.id}: ${String(err)}`)
       c.busy = false
+      later(c)
+    })
+  }
+
+  const use = (c: Client, s: Session, life: Incarnation, label: string): void => {
+    c.real = s
+    c.session = wrap(s, { random: rnd })
+    c.life = life
+    c.label = label
+    c.busy = false
+    s.on('state', (state: string) => {
+      // act() notices an ended session and opens a new one.
+      log(`c${c.n} session ${label} (a handle of it) is ${state}`)
+    })
+  }
+
+  /**
+   * Takes the client's session to another live peer by id and password, as a ZooKeeper client
+   * does when its server dies. The label stays: per-session guarantees must hold across moves.
+   */
+  let moves = 0
+  const move = (c: Client, old: Session, label: string, from: string): void => {
+    const live = up().filter((sp) => sp.id !== from)
+    if (live.length === 0) { later(c); return }
+    const sp = pick(live)
+    const life = sp.life
+    c.busy = true
+    c.life = life
+    log(`c${c.n} moves session ${label} from ${from} to ${sp.id}`)
+    sp.peer!.connect({ sessionId: old.sessionId, password: old.password }).then((s) => {
+      if (!life.alive || c.life !== life) return
+      moves++
+      use(c, s, life, label)
+      later(c)
+    }, (err: unknown) => {
+      if (!life.alive || c.life !== life) return
+      log(`c${c.n} could not move session ${label} to ${sp.id}: ${String(err)}`)
+      dropSession(c)
       later(c)
     })
   }
@@ -313,6 +345,11 @@ export async function runPeerSim (opts: PeerSimOptions): Promise<PeerSimResult> 
     if (s === undefined) { connect(c); return }
     const key = pick(KEYS)
     const roll = rnd.intInclusive(0, 99)
+    const holder = [...sims.values()].find((sp) => sp.life === c.life)
+    if (roll < 2 && c.real !== undefined && holder !== undefined) {
+      move(c, c.real, c.label, holder.id)
+      return
+    }
     if (roll < 4) {
       // Ephemerals exercise session close and expiry; they are not part of the modelled keys.
       c.busy = true
@@ -381,9 +418,12 @@ export async function runPeerSim (opts: PeerSimOptions): Promise<PeerSimResult> 
     sp.peer = undefined
     for (const c of clients) {
       if (c.life !== sp.life) continue
-      // Its operation in flight stays unanswered (unknown outcome); the client moves on.
+      // Its operation in flight stays unanswered (unknown outcome); the client moves on, half
+      // the time taking its session to another peer.
+      const { real, label } = c
       dropSession(c)
-      later(c)
+      if (real !== undefined && rnd.intInclusive(0, 1) === 0) move(c, real, label, sp.id)
+      else later(c)
     }
   }
   const restart = (sp: SimPeer): void => {
@@ -488,6 +528,7 @@ export async function runPeerSim (opts: PeerSimOptions): Promise<PeerSimResult> 
     unknownOps: history.filter((o) => o.respSeq === undefined || o.outcome === 'unknown').length,
     crashes,
     sessionsOpened,
+    sessionsMoved: moves,
     inconclusiveKeys: verdict.inconclusiveKeys,
     recoveryMs,
   }

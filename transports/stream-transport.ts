@@ -6,6 +6,9 @@
  * Connection model: this peer dials every peer it sends to and uses that connection only for
  * its outgoing messages; connections other peers dial in are only read. So each direction of
  * each pair is one ordered stream, and no tie-breaking between simultaneous dials is needed.
+ * On start it dials every peer once, unasked: a peer that sees it dial in knows it is up and
+ * ends its own reconnect back-off towards it (a restarted follower may have nothing to send
+ * for a while, yet needs the leader to reach it at once).
  *
  * Invariants:
  * - Per peer, messages are written in `send` order; a message is written at most once (one lost
@@ -149,6 +152,7 @@ class StreamTransport implements Transport {
   async listen (): Promise<void> {
     this.listener = await this.driver.listen((link) => this.accept(link))
     this.o.log.info('transport listening', { id: this.o.id, url: this.listener.url })
+    for (const out of this.outgoing.values()) this.dial(out)
   }
 
   send (to: PeerId, message: unknown): boolean {
@@ -340,6 +344,7 @@ class StreamTransport implements Transport {
       inc.handshakeTimer = undefined
       this.replaceOlder(inc)
       this.o.log.info('peer connected', { peer: inc.peer, remote: link.remote })
+      this.peerIsUp(inc.peer)
     })
     const handlers: LinkHandlers = {
       onOpen: () => {},
@@ -374,6 +379,21 @@ class StreamTransport implements Transport {
     this.incoming.add(inc)
     inc.handshakeTimer = setTimeout(() => this.fail(link, 'handshake timed out', { remote: link.remote }), this.o.handshakeTimeoutMs)
     return handlers
+  }
+
+  /**
+   * `peer` just proved it is up by dialing us: if our own connection to it waits out a
+   * reconnect back-off (grown while it was down: up to `reconnectMaxMs`), dial now, or at the
+   * next send. Otherwise a restarted peer would hear nothing from us (a leader's appends) until
+   * the back-off ends, which is most of its time to catch up.
+   */
+  private peerIsUp (peer: PeerId): void {
+    const out = this.outgoing.get(peer)
+    if (out === undefined || out.link !== undefined || out.reconnectTimer === undefined) return
+    clearTimeout(out.reconnectTimer)
+    out.reconnectTimer = undefined
+    out.failures = 0
+    if (out.head < out.queue.length) this.dial(out)
   }
 
   /** A peer that dials again (e.g. after a restart) supersedes its older connections. */

@@ -24,6 +24,9 @@ export interface GroupOptions {
   readonly maxQueueBytes?: number
   /** Indices of peers the others do not list in their `peers` (they still list everyone). */
   readonly unlisted?: readonly number[]
+  /** Overrides the fast test reconnect delays of {@link TEST_TIMING}. */
+  readonly reconnectMinMs?: number
+  readonly reconnectMaxMs?: number
 }
 
 /** One logged record. */
@@ -96,6 +99,8 @@ export async function startGroup (factory: TransportFactory, urls: readonly stri
       maxQueueBytes: opts.maxQueueBytes,
       log: capture(logs[i] as LogRecord[]),
       ...TEST_TIMING,
+      ...(opts.reconnectMinMs === undefined ? {} : { reconnectMinMs: opts.reconnectMinMs }),
+      ...(opts.reconnectMaxMs === undefined ? {} : { reconnectMaxMs: opts.reconnectMaxMs }),
     }, (from, message) => { (inbox[i] as Received[]).push({ from, message }) }, (peer) => { (lost[i] as PeerId[]).push(peer) })
   }
   const stopPeer = async (i: number): Promise<void> => {
@@ -274,6 +279,21 @@ export function transportSuite (s: TransportSuiteOptions): void {
     await g.stopPeer(0)
     await sleep(50)
     tt.equal((g.lost[0] ?? []).length, before, 'nothing is reported after stop()')
+  })
+
+  t.test(`${s.name}: a peer that comes back ends the others' reconnect back-off towards it`, async (tt) => {
+    // A back-off of a minute: the queued message can only arrive within the wait below if
+    // the restart itself made p0 dial again.
+    const g = await group(tt, 2, { reconnectMinMs: 60_000, reconnectMaxMs: 60_000 })
+    g.transport(0).send('p1', { before: true })
+    await waitFor(() => g.inbox[1]?.length === 1, 'first message')
+    await g.stopPeer(1)
+    await sleep(100) // p0 sees the close; its next send dials, fails and backs off
+    tt.equal(g.transport(0).send('p1', { queued: true }), true)
+    await sleep(100)
+    await g.startPeer(1)
+    await waitFor(() => g.inbox[1]?.length === 2, 'the queued message, long before the back-off ends')
+    tt.same(g.inbox[1]?.[1]?.message, { queued: true })
   })
 
   t.test(`${s.name}: a peer with a wrong or missing secret is refused`, async (tt) => {

@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench [-- --quick] [--compare zookeeper] [--json FILE] [--out DIR]
- * [--only w1,w2] [--mode durable|memory] [--profile] [--skip-inprocess]`.
+ * [--only w1,w2] [--mode durable|memory] [--profile] [--skip-inprocess] [--steady-seconds N]`.
  *
  * What it measures: a 3-peer zkpeer ensemble of separate Node.js processes over TCP on loopback
  * (test/cluster), 100-byte values, durable (dataDir, fsync) and in-memory. The load is generated
@@ -10,6 +10,11 @@
  * load-generator process per server (benchmarks/zk-client-child.ts), and each figure is printed
  * beside ZooKeeper's with the ratio. Then the in-process figures: one peer through the Session
  * (single-peer.ts) and the consensus core alone (consensus-throughput.ts).
+ *
+ * The `steady` workload (zkpeer only) holds full write load on the ensemble for a bounded time
+ * (--steady-seconds; default 300, 20 with --quick) and reports the terms and leader changes it
+ * saw, which must be none (a spurious election under load is a bug to fix, not noise), and
+ * the write throughput per interval.
  *
  * Output: a progress line per step on stderr; the Markdown table on stdout and in
  * OUT/results.md (default bench-results/); JSON in --json FILE (default OUT/results.json),
@@ -49,6 +54,11 @@ const only = option('--only')?.split(',')
 const modes: boolean[] = option('--mode') === 'durable' ? [true] : option('--mode') === 'memory' ? [false] : [true, false]
 const profile = flag('--profile')
 const skipInProcess = flag('--skip-inprocess')
+const steadySeconds = Number(option('--steady-seconds') ?? (quick ? 20 : 300))
+if (!Number.isFinite(steadySeconds) || steadySeconds <= 0) {
+  console.error(`--steady-seconds needs a positive number of seconds, not ${option('--steady-seconds')}`)
+  process.exit(2)
+}
 if (compare !== undefined && compare !== 'zookeeper') {
   console.error(`--compare supports only "zookeeper", not ${compare}`)
   process.exit(2)
@@ -66,7 +76,7 @@ const KEYS = 1024
 
 type System = 'zkpeer' | 'zookeeper'
 type Workload = 'write-1-follower' | 'write-1-leader' | 'write-16' | 'write-64' | 'write-256' | 'create-seq-64' |
-  'read-local' | 'read-sync' | 'watch-fanout' | 'failover' | 'memory-per-znode' | 'recovery-1m' | 'write-64-5peers'
+  'read-local' | 'read-sync' | 'watch-fanout' | 'failover' | 'memory-per-znode' | 'recovery-1m' | 'write-64-5peers' | 'steady'
 
 /** One row of results.json. */
 interface Row {
@@ -84,6 +94,8 @@ interface Row {
   value?: number
   min?: number
   max?: number
+  /** Figures over time, where the workload samples them (steady: writes/s per interval). */
+  series?: number[]
   unit?: string
   ops?: number
   repeats?: number
@@ -455,6 +467,88 @@ async function failover (t: Target): Promise<void> {
   })
 }
 
+/** Writes in flight per node during `steady`: enough to keep the ensemble saturated. */
+const STEADY_IN_FLIGHT_PER_NODE = 64
+
+/**
+ * Full write load for `steadySeconds`, sampling throughput and every peer's term and leader
+ * each interval; the peers' 'leader' events are counted as they happen. Any term increase or
+ * leader change is a spurious election (nothing failed), reported as such.
+ */
+async function steady (t: Target): Promise<void> {
+  if (!want('steady') || t.system !== 'zkpeer') return
+  const path = '/bench-w'
+  await prepare(t, path)
+  const consensus = async (): Promise<Array<{ term: number, leader?: string }>> =>
+    await Promise.all(t.ids.map((id) => t.gen(id).request<{ term: number, leader?: string }>({ cmd: 'status' }, 30_000)))
+  const before = await consensus()
+  const termBefore = Math.max(...before.map((s) => s.term))
+  const leaderBefore = await t.leader()
+  // A peer's leader going undefined and coming back the same is a lost leader but no change
+  // (e.g. a follower whose event loop stalled past its election timeout, refused at pre-vote).
+  let leaderChanges = 0
+  let leaderLosses = 0
+  const followed = new Map(t.ids.map((id, i) => [id, before[i]!.leader ?? leaderBefore]))
+  const listeners = t.ids.map((id) => (m: { leader?: string }): void => {
+    if (m.leader === undefined) {
+      leaderLosses++
+      return
+    }
+    if (m.leader !== followed.get(id)) leaderChanges++
+    followed.set(id, m.leader)
+  })
+  t.ids.forEach((id, i) => t.gen(id).on('leader', listeners[i]!))
+  const intervalMs = Math.min(10_000, Math.max(1000, steadySeconds * 100))
+  const series: number[] = []
+  let maxTerm = termBefore
+  let leaderSeen = new Set<string>([leaderBefore])
+  let errors = 0
+  const errorCodes: Record<string, number> = {}
+  try {
+    await Promise.all(t.ids.map((id) => t.gen(id).request({ cmd: 'gen', op: { kind: 'timedLoadStart', path, inFlight: STEADY_IN_FLIGHT_PER_NODE, bytes: VALUE_BYTES, keys: KEYS } })))
+    const count = async (): Promise<number> => {
+      const c = await Promise.all(t.ids.map((id) => t.gen(id).request<{ acks: number, errors: number }>({ cmd: 'gen', op: { kind: 'timedLoadCount' } }, 30_000)))
+      errors = c.reduce((n, x) => n + x.errors, 0)
+      return c.reduce((n, x) => n + x.acks, 0)
+    }
+    const t0 = performance.now()
+    let last = { at: t0, acks: await count() }
+    while (performance.now() - t0 < steadySeconds * 1000) {
+      await sleep(Math.min(intervalMs, steadySeconds * 1000 - (performance.now() - t0)))
+      const acks = await count()
+      const now = performance.now()
+      series.push(Math.round((acks - last.acks) / ((now - last.at) / 1000)))
+      last = { at: now, acks }
+      const st = await consensus()
+      maxTerm = Math.max(maxTerm, ...st.map((s) => s.term))
+      leaderSeen = new Set([...leaderSeen, ...st.flatMap((s) => s.leader === undefined ? [] : [s.leader])])
+      progress(`${t.system} ${t.durable ? 'durable' : 'in-memory'} steady ${((now - t0) / 1000).toFixed(0)} s: ${fmt(series.at(-1))} writes/s; term ${maxTerm - termBefore > 0 ? `+${maxTerm - termBefore}` : 'unchanged'}, ${leaderChanges} leader changes, ${leaderLosses} leaders lost, ${errors} write errors`)
+    }
+  } finally {
+    t.ids.forEach((id, i) => t.gen(id).off('leader', listeners[i]!))
+    const stopped = await Promise.all(t.ids.map((id) => t.gen(id).request<{ errors: Record<string, number> }>({ cmd: 'gen', op: { kind: 'timedLoadStop' } }, 30_000)))
+    for (const [i, r] of stopped.entries()) {
+      for (const [code, n] of Object.entries(r.errors)) errorCodes[`${t.ids[i]!}:${code}`] = n
+    }
+  }
+  const after = await consensus()
+  maxTerm = Math.max(maxTerm, ...after.map((s) => s.term))
+  const sorted = [...series].sort((a, b) => a - b)
+  const load = `${fmt(steadySeconds)} s of full write load (${STEADY_IN_FLIGHT_PER_NODE} setData in flight per node)`
+  push(t, 'steady', {
+    metric: 'term-increases', value: maxTerm - termBefore, unit: 'terms', repeats: 1,
+    detail: `${load}: terms gained by any peer (must be 0); leaders seen: ${[...leaderSeen].join(', ')}; ${errors} write errors${errors === 0 ? '' : ` (node:code counts ${JSON.stringify(errorCodes)})`}`,
+  })
+  push(t, 'steady', {
+    metric: 'leader-changes', value: leaderChanges, unit: 'changes', repeats: 1,
+    detail: `${load}: times a peer started following another leader than before (must be 0); besides, a peer lost its leader ${leaderLosses} times and found the same one again (it stopped hearing the leader, stalled past its election timeout or told its connection closed, and was refused at pre-vote: no election)`,
+  })
+  push(t, 'steady', {
+    metric: 'throughput', opsPerSec: median(series), opsPerSecMin: sorted[0], opsPerSecMax: sorted.at(-1), series, repeats: 1,
+    detail: `writes/s per ${fmt(intervalMs / 1000)} s interval over ${fmt(steadySeconds)} s: median (min–max); the series is in results.json`,
+  })
+}
+
 async function memoryAndRecovery (t: Target): Promise<void> {
   if (!want('memory-per-znode') && !want('recovery-1m')) return
   const leader = await t.leader()
@@ -515,7 +609,7 @@ async function runSystem (make: (n: number, durable: boolean) => Promise<Target>
     progress(`${system} ${durable ? 'durable' : 'in-memory'}: starting a 3-node ensemble`)
     const t = await make(3, durable)
     try {
-      for (const [name, step] of [['throughput', throughputWorkloads], ['watch-fanout', watchFanout], ['failover', failover], ['memory/recovery', memoryAndRecovery]] as const) {
+      for (const [name, step] of [['throughput', throughputWorkloads], ['watch-fanout', watchFanout], ['failover', failover], ['memory/recovery', memoryAndRecovery], ['steady', steady]] as const) {
         try {
           await step(t)
         } catch (err) {
@@ -554,6 +648,7 @@ const labels: Record<Workload, string> = {
   'memory-per-znode': 'memory per znode',
   'recovery-1m': 'recovery of a restarted peer',
   'write-64-5peers': 'write throughput, 64 in flight, 5 nodes',
+  steady: 'steady full write load',
 }
 
 const key = (r: Row): string => `${r.workload}|${r.durable}|${r.metric ?? ''}|${r.znodes ?? ''}`
@@ -590,6 +685,12 @@ function targets (): string[] {
   const fa = get('zkpeer', 'failover', true, 'writes-resume')
   const fb = get('zookeeper', 'failover', true, 'writes-resume')
   lines.push(`| failover median ≤ 0.5× ZooKeeper's | ${fmt(fa?.value)} ms (max ${fmt(fa?.max)}) vs ${fmt(fb?.value)} ms (max ${fmt(fb?.max)}) | ${verdict(fa && fb ? fa.value! <= 0.5 * fb.value! : undefined)} |`)
+  for (const durable of [true, false]) {
+    const terms = get('zkpeer', 'steady', durable, 'term-increases')
+    const changes = get('zkpeer', 'steady', durable, 'leader-changes')
+    if (terms === undefined || changes === undefined) continue
+    lines.push(`| no spurious election under steady full write load (${durable ? 'durable' : 'in-memory'}, ${fmt(steadySeconds)} s) | ${fmt(terms.value)} terms gained, ${fmt(changes.value)} leader changes | ${verdict(terms.value === 0 && changes.value === 0)} |`)
+  }
   for (const r of rows.filter((x) => x.system === 'zkpeer' && x.workload === 'memory-per-znode')) {
     lines.push(`| memory ≤ 400 B/znode (${mode(r)}, ${fmt(r.znodes)} znodes) | ${fmt(r.value)} B (rss) | ${verdict(r.value! <= 400)} |`)
   }

@@ -224,7 +224,7 @@ export class Peer extends EventEmitter {
           secret: options.secret,
           tls: options.tls,
           log,
-        }, (from, message) => peer.#onMessage(from, message))
+        }, (from, message) => peer.#onMessage(from, message), (lost) => peer.#onPeerLost(lost))
       } catch (err) {
         // Release the database (and its lock) so the caller can retry with the same dataDir.
         await storage.close()
@@ -414,6 +414,17 @@ export class Peer extends EventEmitter {
       return
     }
     this.#handleEnvelope(from, envelope)
+    this.#schedule()
+  }
+
+  /**
+   * The transport lost its connection with `id` (closed by the other side): if that was the
+   * leader, the core campaigns now rather than after an election timeout (see
+   * `RaftCore.peerDisconnected`), which is most of a kill -9's fail-over time.
+   */
+  #onPeerLost (id: string): void {
+    if (this.#stopped || !(id in this.opts.ensemble)) return
+    this.core.peerDisconnected(id)
     this.#schedule()
   }
 

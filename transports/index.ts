@@ -8,7 +8,7 @@ import type { TransportFactory } from './transport.js'
 import { schemeOf } from './url.js'
 import { wsTransport } from './websocket.js'
 
-export type { MessageHandler, TlsOptions, Transport, TransportFactory, TransportOptions } from './transport.js'
+export type { MessageHandler, PeerLostHandler, TlsOptions, Transport, TransportFactory, TransportOptions } from './transport.js'
 export { MemoryNetwork, memoryTransport } from './memory.js'
 export { tcpTransport } from './tcp.js'
 export { wsTransport } from './websocket.js'

@@ -6,17 +6,19 @@
  * msgpack-encoded on send and decoded on delivery (so the receiver gets a copy and a
  * non-encodable message fails the same way), the secret and peer-id checks refuse a
  * connection, frames over the receiver's `maxFrameBytes` are refused, and messages to a peer
- * that is down wait in a queue bounded by `maxQueueBytes`, then go out when it comes up.
+ * that is down wait in a queue bounded by `maxQueueBytes`, then go out when it comes up. An
+ * endpoint that stops is reported lost (`onPeerLost`) to every endpoint it was connected to
+ * (both list each other and share the secret), as a killed process's closed sockets would be.
  *
  * Invariants: delivery is always asynchronous (never inside `send`), in send order per pair of
  * peers; a message counts against the sender's queue until it is delivered or lost; after
- * `stop()` no timer or immediate of the endpoint remains.
+ * `stop()` no timer or immediate of the endpoint remains, and it reports no lost peer.
  */
 import type { Logger } from '../lib/env.js'
 import type { PeerId } from '../lib/consensus/types.js'
 import { decodePayload, encodePayload } from './framing.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
-import type { MessageHandler, Transport, TransportFactory, TransportOptions } from './transport.js'
+import type { MessageHandler, PeerLostHandler, Transport, TransportFactory, TransportOptions } from './transport.js'
 import type { MemoryAddress } from './url.js'
 
 /** One message on its way from one endpoint to one peer. */
@@ -56,11 +58,11 @@ export class MemoryNetwork {
    * A {@link TransportFactory} for endpoints on this hub. Rejects with TypeError on invalid
    * options, and with an Error when the listen name is already taken on this hub.
    */
-  readonly transport: TransportFactory = async (options: TransportOptions, onMessage: MessageHandler): Promise<Transport> => {
+  readonly transport: TransportFactory = async (options: TransportOptions, onMessage: MessageHandler, onPeerLost?: PeerLostHandler): Promise<Transport> => {
     const o = resolveOptions(options, ['memory'])
     const name = (o.listen as MemoryAddress).name
     if (this.endpoints.has(name)) throw new Error(`memory://${name} is already in use on this network`)
-    const endpoint = new MemoryEndpoint(this, o, name, onMessage)
+    const endpoint = new MemoryEndpoint(this, o, name, onMessage, onPeerLost)
     this.endpoints.set(name, endpoint)
     // Peers that were waiting for this one can now deliver.
     for (const other of this.endpoints.values()) other.peerUp(name)
@@ -91,6 +93,18 @@ export class MemoryNetwork {
     this.delayMs = ms
   }
 
+  /**
+   * Reports the connection between peers `a` and `b` lost to both, as a connection reset
+   * would, while both stay up and no message is lost: what a spurious disconnect looks like.
+   */
+  disconnect (a: PeerId, b: PeerId): void {
+    const ea = this.endpointOf(a)
+    const eb = this.endpointOf(b)
+    if (ea === undefined || eb === undefined) return
+    ea.lost(eb)
+    eb.lost(ea)
+  }
+
   /** Removes every drop, partition and delay. */
   heal (): void {
     this.dropped.clear()
@@ -115,9 +129,16 @@ export class MemoryNetwork {
     return this.endpoints.get(name)
   }
 
-  /** @internal Called by an endpoint's stop. */
+  /** @internal Called by an endpoint's stop: the others connected to it see it lost. */
   remove (endpoint: MemoryEndpoint): void {
-    if (this.endpoints.get(endpoint.name) === endpoint) this.endpoints.delete(endpoint.name)
+    if (this.endpoints.get(endpoint.name) !== endpoint) return
+    this.endpoints.delete(endpoint.name)
+    for (const other of this.endpoints.values()) other.lost(endpoint)
+  }
+
+  private endpointOf (id: PeerId): MemoryEndpoint | undefined {
+    for (const e of this.endpoints.values()) if (e.o.id === id) return e
+    return undefined
   }
 }
 
@@ -131,8 +152,10 @@ class MemoryEndpoint implements Transport {
   private stopped = false
   private readonly lanes = new Map<PeerId, Lane>()
   private readonly log: Logger
+  /** Pending lost-peer reports, cancelled by stop. */
+  private readonly lostReports = new Set<NodeJS.Immediate>()
 
-  constructor (private readonly network: MemoryNetwork, readonly o: ResolvedOptions, readonly name: string, private readonly onMessage: MessageHandler) {
+  constructor (private readonly network: MemoryNetwork, readonly o: ResolvedOptions, readonly name: string, private readonly onMessage: MessageHandler, private readonly onPeerLost: PeerLostHandler | undefined) {
     this.listenUrl = `memory://${name}`
     this.log = o.log
     for (const [to, { address }] of o.peers) {
@@ -172,7 +195,23 @@ class MemoryEndpoint implements Transport {
       lane.queue.length = 0
       lane.queuedBytes = 0
     }
+    for (const report of this.lostReports) clearImmediate(report)
+    this.lostReports.clear()
     this.network.remove(this)
+  }
+
+  /**
+   * @internal The connection with `peer` ended (it stopped, or a simulated reset): reported
+   * asynchronously to `onPeerLost` if the two were connected, i.e. accept each other.
+   */
+  lost (peer: MemoryEndpoint): void {
+    const lane = this.lanes.get(peer.o.id)
+    if (this.stopped || this.onPeerLost === undefined || lane?.name !== peer.name || refusal(this, lane, peer) !== undefined) return
+    const report = setImmediate(() => {
+      this.lostReports.delete(report)
+      if (!this.stopped) this.onPeerLost?.(peer.o.id)
+    })
+    this.lostReports.add(report)
   }
 
   /** @internal The endpoint listening on `name` (re)started: retry what waits for it. */
@@ -247,22 +286,25 @@ class MemoryEndpoint implements Transport {
   /** The endpoint for `lane` if it is up and both sides accept each other, logging refusals. */
   private connect (lane: Lane): MemoryEndpoint | undefined {
     const peer = this.network.endpoint(lane.name)
-    const refusal = peer === undefined
-      ? undefined
-      : peer.o.id !== lane.to
-        ? `dialed ${lane.to} but ${peer.o.id} answered`
-        : !peer.o.peers.has(this.o.id)
-            ? `peer id ${this.o.id} is not in ${lane.to}'s configured peers`
-            : peer.o.secret !== this.o.secret
-              ? 'ensemble secrets differ'
-              : undefined
-    if (refusal !== lane.refusal && refusal !== undefined) {
-      this.log.warn('connection refused', { peer: lane.to, reason: refusal })
-      peer?.log.warn('closing connection', { peer: this.o.id, reason: refusal })
+    const why = peer === undefined ? undefined : refusal(this, lane, peer)
+    if (why !== lane.refusal && why !== undefined) {
+      this.log.warn('connection refused', { peer: lane.to, reason: why })
+      peer?.log.warn('closing connection', { peer: this.o.id, reason: why })
     }
-    lane.refusal = refusal
-    return peer === undefined || refusal !== undefined ? undefined : peer
+    lane.refusal = why
+    return peer === undefined || why !== undefined ? undefined : peer
   }
+}
+
+/** Why `peer` (listening where `lane` of `from` leads) refuses `from`, or undefined if it accepts. */
+function refusal (from: MemoryEndpoint, lane: Lane, peer: MemoryEndpoint): string | undefined {
+  return peer.o.id !== lane.to
+    ? `dialed ${lane.to} but ${peer.o.id} answered`
+    : !peer.o.peers.has(from.o.id)
+        ? `peer id ${from.o.id} is not in ${lane.to}'s configured peers`
+        : peer.o.secret !== from.o.secret
+          ? 'ensemble secrets differ'
+          : undefined
 }
 
 /** Starts a memory transport on the shared {@link MemoryNetwork} (see `MemoryNetwork.transport`). */

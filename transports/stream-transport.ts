@@ -6,6 +6,9 @@
  * Connection model: this peer dials every peer it sends to and uses that connection only for
  * its outgoing messages; connections other peers dial in are only read. So each direction of
  * each pair is one ordered stream, and no tie-breaking between simultaneous dials is needed.
+ * On start it dials every peer once, unasked: a peer that sees it dial in knows it is up and
+ * ends its own reconnect back-off towards it (a restarted follower may have nothing to send
+ * for a while, yet needs the leader to reach it at once).
  *
  * Invariants:
  * - Per peer, messages are written in `send` order; a message is written at most once (one lost
@@ -14,13 +17,16 @@
  *   the socket: we stop writing when the link reports back-pressure.
  * - Nothing is delivered from, or written to, a peer before the handshake completes.
  * - After `stop()` resolves, no timer, immediate, socket or server of this transport remains.
+ * - `onPeerLost` is reported for a connection that completed its handshake and then closed
+ *   without this transport closing it (never for a failed dial, a refused handshake, a
+ *   connection we superseded or cut for a protocol error, or after `stop()`).
  */
 import type net from 'node:net'
 import type { PeerId } from '../lib/consensus/types.js'
 import { concatFrames, encodeFrame, encodePayload, FrameDecoder, FrameError } from './framing.js'
 import { ClientHandshake, HANDSHAKE_MAX_FRAME_BYTES, HandshakeError, ServerHandshake } from './handshake.js'
 import type { ResolvedOptions } from './options.js'
-import type { MessageHandler, Transport } from './transport.js'
+import type { MessageHandler, PeerLostHandler, Transport } from './transport.js'
 
 /** A connected (or connecting) byte stream, as a driver exposes it. */
 export interface Link {
@@ -109,10 +115,11 @@ interface Incoming {
 
 /**
  * Starts a transport over `driver` with already validated `options`. Rejects if listening
- * fails (e.g. the port is taken); after that, network failures are only logged.
+ * fails (e.g. the port is taken); after that, network failures are only logged, and lost
+ * peers reported to `onPeerLost` (see the module's invariants).
  */
-export async function startStreamTransport (options: ResolvedOptions, driver: Driver, onMessage: MessageHandler): Promise<Transport> {
-  const t = new StreamTransport(options, driver, onMessage)
+export async function startStreamTransport (options: ResolvedOptions, driver: Driver, onMessage: MessageHandler, onPeerLost?: PeerLostHandler): Promise<Transport> {
+  const t = new StreamTransport(options, driver, onMessage, onPeerLost)
   await t.listen()
   return t
 }
@@ -126,8 +133,10 @@ class StreamTransport implements Transport {
   /** Resolvers waiting for a link's `onClose`, so `stop` returns only once handles are gone. */
   private readonly closing = new Map<Link, Promise<void>>()
   private readonly closed = new Map<Link, () => void>()
+  /** Links this transport destroyed itself: their close says nothing about the peer. */
+  private readonly cutByUs = new WeakSet<Link>()
 
-  constructor (private readonly o: ResolvedOptions, private readonly driver: Driver, private readonly onMessage: MessageHandler) {
+  constructor (private readonly o: ResolvedOptions, private readonly driver: Driver, private readonly onMessage: MessageHandler, private readonly onPeerLost: PeerLostHandler | undefined) {
     for (const [id, { url }] of o.peers) {
       this.outgoing.set(id, {
         id, url, queue: [], head: 0, queuedBytes: 0, fullLogged: false, link: undefined, open: false, writable: false,
@@ -143,6 +152,7 @@ class StreamTransport implements Transport {
   async listen (): Promise<void> {
     this.listener = await this.driver.listen((link) => this.accept(link))
     this.o.log.info('transport listening', { id: this.o.id, url: this.listener.url })
+    for (const out of this.outgoing.values()) this.dial(out)
   }
 
   send (to: PeerId, message: unknown): boolean {
@@ -229,8 +239,12 @@ class StreamTransport implements Transport {
         out.link = undefined
         out.open = false
         if (this.stopped) return
-        if (wasOpen) this.o.log.info('connection to peer closed', { peer: out.id, reason })
-        else out.failures++
+        if (wasOpen) {
+          this.o.log.info('connection to peer closed', { peer: out.id, reason })
+          this.peerLost(out.id, link)
+        } else {
+          out.failures++
+        }
         this.o.log.debug('connection to peer failed', { peer: out.id, url: out.url, reason, failures: out.failures })
         // After a failure, wait before redialing even if nothing is queued, so a flood of
         // sends to a down peer cannot turn into a flood of connection attempts.
@@ -330,6 +344,7 @@ class StreamTransport implements Transport {
       inc.handshakeTimer = undefined
       this.replaceOlder(inc)
       this.o.log.info('peer connected', { peer: inc.peer, remote: link.remote })
+      this.peerIsUp(inc.peer)
     })
     const handlers: LinkHandlers = {
       onOpen: () => {},
@@ -345,7 +360,9 @@ class StreamTransport implements Transport {
         clearTimeout(inc.handshakeTimer)
         this.incoming.delete(inc)
         this.released(link)
-        if (!this.stopped) this.o.log.debug('inbound connection closed', { peer: inc.peer, remote: link.remote, reason })
+        if (this.stopped) return
+        this.o.log.debug('inbound connection closed', { peer: inc.peer, remote: link.remote, reason })
+        if (inc.peer !== undefined) this.peerLost(inc.peer, link)
       },
     }
     if (this.stopped) {
@@ -364,10 +381,25 @@ class StreamTransport implements Transport {
     return handlers
   }
 
+  /**
+   * `peer` just proved it is up by dialing us: if our own connection to it waits out a
+   * reconnect back-off (grown while it was down: up to `reconnectMaxMs`), dial now, or at the
+   * next send. Otherwise a restarted peer would hear nothing from us (a leader's appends) until
+   * the back-off ends, which is most of its time to catch up.
+   */
+  private peerIsUp (peer: PeerId): void {
+    const out = this.outgoing.get(peer)
+    if (out === undefined || out.link !== undefined || out.reconnectTimer === undefined) return
+    clearTimeout(out.reconnectTimer)
+    out.reconnectTimer = undefined
+    out.failures = 0
+    if (out.head < out.queue.length) this.dial(out)
+  }
+
   /** A peer that dials again (e.g. after a restart) supersedes its older connections. */
   private replaceOlder (inc: Incoming): void {
     for (const other of this.incoming) {
-      if (other !== inc && other.peer === inc.peer) other.link.destroy()
+      if (other !== inc && other.peer === inc.peer) this.cut(other.link)
     }
   }
 
@@ -384,7 +416,23 @@ class StreamTransport implements Transport {
 
   private fail (link: Link, reason: string, fields: Record<string, unknown>): void {
     this.o.log.warn('closing connection', { ...fields, reason })
+    this.cut(link)
+  }
+
+  /** Closes `link` on our own initiative: its close is not the peer's doing. */
+  private cut (link: Link): void {
+    this.cutByUs.add(link)
     link.destroy()
+  }
+
+  /** Reports that an authenticated connection with `peer` ended, unless we ended it. */
+  private peerLost (peer: PeerId, link: Link | undefined): void {
+    if (this.onPeerLost === undefined || link === undefined || this.cutByUs.has(link)) return
+    try {
+      this.onPeerLost(peer)
+    } catch (err) {
+      this.o.log.error('peer-lost handler threw', { peer, error: errorText(err) })
+    }
   }
 
   private track (link: Link): void {

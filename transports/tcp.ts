@@ -7,7 +7,7 @@
  */
 import net from 'node:net'
 import tls from 'node:tls'
-import type { MessageHandler, TlsOptions, Transport, TransportOptions } from './transport.js'
+import type { MessageHandler, PeerLostHandler, TlsOptions, Transport, TransportOptions } from './transport.js'
 import { resolveOptions } from './options.js'
 import { listenOn, startStreamTransport, type Driver, type Link, type LinkHandlers, type Listener } from './stream-transport.js'
 import { formatNetworkUrl, parseTransportUrl, type NetworkAddress } from './url.js'
@@ -15,11 +15,12 @@ import { formatNetworkUrl, parseTransportUrl, type NetworkAddress } from './url.
 /**
  * Starts a TCP transport listening on `options.listen` (a `tcp://` URL; port 0 picks a free
  * port, see `listenUrl`). Every peer URL must be `tcp://`. Rejects with TypeError on invalid
- * options and with the socket error if it cannot listen.
+ * options and with the socket error if it cannot listen. Lost connections go to `onPeerLost`
+ * (see stream-transport.ts).
  */
-export async function tcpTransport (options: TransportOptions, onMessage: MessageHandler): Promise<Transport> {
+export async function tcpTransport (options: TransportOptions, onMessage: MessageHandler, onPeerLost?: PeerLostHandler): Promise<Transport> {
   const o = resolveOptions(options, ['tcp'])
-  return await startStreamTransport(o, tcpDriver(o.listen as NetworkAddress, o.tls, o.handshakeTimeoutMs), onMessage)
+  return await startStreamTransport(o, tcpDriver(o.listen as NetworkAddress, o.tls, o.handshakeTimeoutMs), onMessage, onPeerLost)
 }
 
 function tcpDriver (listen: NetworkAddress, tlsOptions: TlsOptions | undefined, handshakeTimeoutMs: number): Driver {

@@ -13,6 +13,15 @@ import type { PeerId } from '../lib/consensus/types.js'
 /** Called for every message from an authenticated peer. */
 export type MessageHandler = (from: PeerId, message: unknown) => void
 
+/**
+ * Called when a connection with an authenticated peer ended without this transport closing it:
+ * the other side closed it or it failed (a process killed with SIGKILL has its sockets closed by
+ * its kernel at once, so this arrives long before any timeout would notice). A hint, not a
+ * verdict: the peer may be alive and reconnect; one failure may be reported more than once
+ * (once per connection); it is never reported after `stop()`. Never called inside `send`.
+ */
+export type PeerLostHandler = (peer: PeerId) => void
+
 /** TLS material for `tcp://` (becomes TLS over TCP) and `wss://`. PEM strings or buffers. */
 export interface TlsOptions {
   readonly key: string | Buffer
@@ -57,5 +66,8 @@ export interface Transport {
   stop (): Promise<void>
 }
 
-/** Starts a transport that delivers incoming messages to `onMessage`. */
-export type TransportFactory = (options: TransportOptions, onMessage: MessageHandler) => Promise<Transport>
+/**
+ * Starts a transport that delivers incoming messages to `onMessage` and reports lost
+ * connections to `onPeerLost` (optional: a transport that cannot tell may never call it).
+ */
+export type TransportFactory = (options: TransportOptions, onMessage: MessageHandler, onPeerLost?: PeerLostHandler) => Promise<Transport>

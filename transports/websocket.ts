@@ -11,7 +11,7 @@ import { WebSocket, WebSocketServer, type ClientOptions } from 'ws'
 import { FRAME_HEADER_BYTES } from './framing.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
 import { BATCH_BYTES, listenOn, startStreamTransport, type Driver, type Link, type LinkHandlers, type Listener } from './stream-transport.js'
-import type { MessageHandler, Transport, TransportOptions } from './transport.js'
+import type { MessageHandler, PeerLostHandler, Transport, TransportOptions } from './transport.js'
 import { formatNetworkUrl, type NetworkAddress } from './url.js'
 
 /** Bytes buffered in one WebSocket beyond which `write` reports back-pressure. */
@@ -21,12 +21,13 @@ const HIGH_WATER_BYTES = 1024 * 1024
  * Starts a WebSocket transport listening on `options.listen` (`ws://` or, with `tls`,
  * `wss://`; port 0 picks a free port; a path, if given, is the only one accepted). Peer URLs
  * must all be `ws://` (without tls) or all `wss://` (with tls). Rejects with TypeError on
- * invalid options and with the socket error if it cannot listen.
+ * invalid options and with the socket error if it cannot listen. Lost connections go to
+ * `onPeerLost` (see stream-transport.ts).
  */
-export async function wsTransport (options: TransportOptions, onMessage: MessageHandler): Promise<Transport> {
+export async function wsTransport (options: TransportOptions, onMessage: MessageHandler, onPeerLost?: PeerLostHandler): Promise<Transport> {
   const scheme = options.tls === undefined ? 'ws' : 'wss'
   const o = resolveOptions(options, [scheme])
-  return await startStreamTransport(o, wsDriver(o), onMessage)
+  return await startStreamTransport(o, wsDriver(o), onMessage, onPeerLost)
 }
 
 function wsDriver (o: ResolvedOptions): Driver {

@@ -1,8 +1,9 @@
 /**
  * RaftCore: a pure, deterministic Raft state machine with pre-vote and check-quorum (Raft
  * thesis §9.6, §6.2), pipelined replication, chunked snapshot transfer, ReadIndex and leadership
- * transfer. It is fed `tick()`, `step(message)`, `propose(data)` and `readIndex(ctx)`, and hands
- * its work back as one {@link Ready} batch at a time (`ready()` … `advance(ready)`).
+ * transfer. It is fed `tick()`, `step(message)`, `propose(data)`, `readIndex(ctx)` and
+ * `peerDisconnected(peer)`, and hands its work back as one {@link Ready} batch at a time
+ * (`ready()` … `advance(ready)`).
  *
  * It owns: term, vote, role, the in-memory log, commit and applied indexes, the leader's
  * per-follower progress. It must not touch: clocks, timers, randomness other than the injected
@@ -99,6 +100,16 @@ interface IncomingSnapshot {
 
 const EMPTY = new Uint8Array(0)
 
+/**
+ * Ticks between the early campaigns of followers that lost the leader's connection, in id
+ * order, and how long they ignore that leader's late messages (see
+ * {@link RaftCore.peerDisconnected}). Two, not one: a delay of one tick can end within a moment
+ * (the tick may be just about to fire), and two pre-vote rounds that overlap grant each other
+ * and split the vote; two ticks leave at least a whole tick, many round trips, for the first
+ * follower to become candidate, after which it refuses the next one's pre-vote.
+ */
+const DISCONNECT_STAGGER_TICKS = 2
+
 /** The consensus core. See the module comment for its contract. */
 export class RaftCore {
   readonly id: PeerId
@@ -127,6 +138,15 @@ export class RaftCore {
   private electionElapsed = 0
   private heartbeatElapsed = 0
   private randomizedElectionTicks = 0
+  /**
+   * The leader the transport reported lost, while this peer campaigns early (for an election
+   * timeout at most after the report; see {@link peerDisconnected}); undefined otherwise.
+   */
+  private lostLeader: PeerId | undefined = undefined
+  /** Ticks since `lostLeader` was reported. */
+  private lostTicks = 0
+  /** This peer's place, in id order, among the voters other than `lostLeader`. */
+  private lostRank = 0
   private readonly votes = new Map<PeerId, boolean>()
 
   /** Leader state, rebuilt on every election won. */
@@ -256,6 +276,37 @@ export class RaftCore {
     if (this.leaderId === undefined || this.role !== 'follower') return false
     this.send({ type: 'readIndex', from: this.id, to: this.leaderId, term: this.term, ctx })
     return true
+  }
+
+  /**
+   * The host's transport lost its connection with `peer` without closing it itself (the other
+   * side closed it or it failed: a killed process's kernel closes its sockets at once). When
+   * `peer` is the leader this follower follows, waiting out an election timeout would only add
+   * fail-over time, so the follower stops counting on it now: it forgets the leader (its lease
+   * ends, so it grants pre-votes; proposals are refused until a leader is known) and campaigns
+   * with a pre-vote, at once if it has the lowest id among the voters other than `peer`, else
+   * after {@link DISCONNECT_STAGGER_TICKS} ticks per voter before it in id order, so followers
+   * that all lost the leader do not split the vote. Until a leader is known it repeats its
+   * pre-vote in its own slot of that rotation (another follower may still have been in its
+   * lease the first time, not yet told by its own transport), for at most an election timeout;
+   * then the election timeout alone decides, as usual. For {@link DISCONNECT_STAGGER_TICKS}
+   * ticks it ignores that leader's messages of the current term, which may still arrive from
+   * before its death. Ignored in any other case. A hint that may be wrong does no harm: while
+   * the leader lives, the other followers still hear it, so they ignore the pre-vote (their
+   * lease holds) and terms do not move; once those ticks run out, the leader's next heartbeat
+   * makes this peer its follower again.
+   */
+  peerDisconnected (peer: PeerId): void {
+    if (this.role !== 'follower' || peer !== this.leaderId) return
+    let rank = 0
+    for (const v of this.voters) if (v !== peer && v < this.id) rank++
+    this.leaderId = undefined
+    this.forwardBuf = []
+    this.lostLeader = peer
+    this.lostTicks = 0
+    this.lostRank = rank
+    if (rank === 0) this.campaign(true, false)
+    this.checkInvariants()
   }
 
   /**
@@ -436,6 +487,10 @@ export class RaftCore {
       } else {
         this.becomeFollower(m.term, isLeaderMessage(m) ? m.from : undefined)
       }
+    } else if (m.term === this.term && m.from === this.lostLeader && this.lostTicks < DISCONNECT_STAGGER_TICKS && isLeaderMessage(m)) {
+      // Sent before the leader died (it may come on another connection than the one whose
+      // close was reported): it would restore the lease here and cancel the campaign.
+      return
     } else if (m.term < this.term) {
       if (m.type === 'app' || m.type === 'hb' || m.type === 'snap') {
         // A stale leader (e.g. back from a partition) learns our term and steps down.
@@ -473,6 +528,7 @@ export class RaftCore {
       if (this.role !== 'follower') this.becomeFollower(this.term, m.from)
       this.leaderId = m.from
       this.electionElapsed = 0
+      this.lostLeader = undefined
       switch (m.type) {
         case 'app': this.onAppend(m); break
         case 'hb':
@@ -496,6 +552,20 @@ export class RaftCore {
   private tickElection (): void {
     this.electionElapsed++
     if (this.electionElapsed >= this.randomizedElectionTicks) this.campaign(true, false)
+    else if (this.lostLeader !== undefined) this.tickLeaderLost()
+  }
+
+  /** Early campaigns after {@link peerDisconnected}: in this peer's slot, within a timeout. */
+  private tickLeaderLost (): void {
+    const ticks = ++this.lostTicks
+    if (ticks >= this.electionTicks) {
+      this.lostLeader = undefined
+      return
+    }
+    // One slot per voter that may campaign, so the followers' pre-votes never coincide.
+    const rotation = DISCONNECT_STAGGER_TICKS * (this.voters.length - 1)
+    const since = ticks - this.lostRank * DISCONNECT_STAGGER_TICKS
+    if (since >= 0 && since % rotation === 0 && (this.role === 'follower' || this.role === 'precandidate')) this.campaign(true, false)
   }
 
   /** Starts a pre-vote round (`pre`) or a real election at term + 1. */
@@ -535,6 +605,8 @@ export class RaftCore {
       if (m.type === 'vote') {
         this.vote = m.from
         this.electionElapsed = 0
+        // A candidate is in the running: give it the usual election timeout.
+        this.lostLeader = undefined
       }
     } else {
       this.send({ type, from: this.id, to: m.from, term: this.term, reject: true })
@@ -585,6 +657,7 @@ export class RaftCore {
     assert(this.role === 'candidate', 'only a candidate becomes leader')
     this.role = 'leader'
     this.leaderId = this.id
+    this.lostLeader = undefined
     this.resetElectionTimer()
     const next = this.log.lastIndex() + 1
     this.progress = new Map()
@@ -984,6 +1057,7 @@ export class RaftCore {
     assert(log.persistedTo <= log.lastIndex(), 'persisted within the log')
     assert((this.role === 'leader') === (this.leaderId === this.id), 'a leader knows itself as leader')
     assert(this.role !== 'candidate' || this.vote === this.id, 'a candidate voted for itself')
+    assert(this.lostLeader === undefined || this.leaderId === undefined, 'early campaigns only while no leader is known')
     if (!this.paranoid) return
     for (const pr of this.progressList) {
       assert(pr.match < pr.next, 'progress: match < next')

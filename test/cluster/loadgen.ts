@@ -31,6 +31,8 @@ export type GenRequest =
   | { readonly kind: 'watchWait', readonly timeoutMs: number }
   | { readonly kind: 'timedLoadStart', readonly path: string, readonly inFlight: number, readonly bytes: number, readonly keys: number }
   | { readonly kind: 'firstAckAfter', readonly atMs: number }
+  /** Counts of the running timed load so far: acknowledged writes and failures (0s when none runs). */
+  | { readonly kind: 'timedLoadCount' }
   | { readonly kind: 'timedLoadStop' }
   | { readonly kind: 'writeOnce', readonly path: string, readonly bytes: number }
 
@@ -55,7 +57,7 @@ const errText = (err: unknown): string => err instanceof Error ? err.message : S
 /** One generator per process: holds watch state and the timed load between requests. */
 export class LoadGenerator {
   #watch: { expected: number, fired: number, lastAtMs: number, done: () => void, all: Promise<void> } | undefined
-  #load: { stop: boolean, acks: number[], probes: Array<{ issuedMs: number, ackMs: number }>, errors: Record<string, number>, done: Promise<void> } | undefined
+  #load: { stop: boolean, acks: number, probes: Array<{ issuedMs: number, ackMs: number }>, errors: Record<string, number>, done: Promise<void> } | undefined
   readonly #extra: ClientOps[] = []
 
   /** `main` is the process's own client; `open` opens another session (for watchers). */
@@ -77,14 +79,14 @@ export class LoadGenerator {
       }
       case 'timedLoadStart': {
         if (this.#load !== undefined) throw new Error('a timed load is already running')
-        const load = { stop: false, acks: [] as number[], probes: [] as Array<{ issuedMs: number, ackMs: number }>, errors: {} as Record<string, number>, done: Promise.resolve() }
+        const load = { stop: false, acks: 0, probes: [] as Array<{ issuedMs: number, ackMs: number }>, errors: {} as Record<string, number>, done: Promise.resolve() }
         const value = Buffer.alloc(req.bytes, 3)
         let n = 0
         const worker = async (): Promise<void> => {
           while (!load.stop) {
             try {
               await zk.setData(`${req.path}/k${n++ % req.keys}`, value)
-              load.acks.push(epochMs())
+              load.acks++
             } catch (err) {
               const code = (err as { code?: unknown }).code
               const key = typeof code === 'string' || typeof code === 'number' ? String(code) : 'OTHER'
@@ -116,6 +118,12 @@ export class LoadGenerator {
         const first = (this.#load?.probes ?? []).find((p) => p.issuedMs > req.atMs)
         return first === undefined ? null : first.ackMs
       }
+      case 'timedLoadCount': {
+        const load = this.#load
+        let errors = 0
+        for (const n of Object.values(load?.errors ?? {})) errors += n
+        return { acks: (load?.acks ?? 0) + (load?.probes.length ?? 0), errors }
+      }
       case 'writeOnce': {
         const startMs = epochMs()
         await zk.setData(req.path, Buffer.alloc(req.bytes, 9))
@@ -127,7 +135,7 @@ export class LoadGenerator {
         load.stop = true
         await Promise.race([load.done, new Promise((resolve) => setTimeout(resolve, 15_000))])
         this.#load = undefined
-        return { acks: load.acks.length, errors: load.errors }
+        return { acks: load.acks, errors: load.errors }
       }
     }
   }

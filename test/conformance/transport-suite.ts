@@ -2,8 +2,8 @@
  * The conformance suite every transport passes (abstract-level style): a test file calls
  * `transportSuite({ name, createGroup })` with a way to start a fresh group of connected
  * transports, and the suite checks the contract of transports/transport.ts through it: order
- * per pair, binary payloads, large messages, frame limits, restart and reconnect, secret and
- * peer-id refusal, garbage connections, bounded queues and clean shutdown.
+ * per pair, binary payloads, large messages, frame limits, restart and reconnect, lost-peer
+ * reports, secret and peer-id refusal, garbage connections, bounded queues and clean shutdown.
  *
  * Method: real transports in this process on loopback; every wait is bounded and every group
  * is stopped in teardown, so a failure cannot hang the run or leak handles into later tests.
@@ -24,6 +24,9 @@ export interface GroupOptions {
   readonly maxQueueBytes?: number
   /** Indices of peers the others do not list in their `peers` (they still list everyone). */
   readonly unlisted?: readonly number[]
+  /** Overrides the fast test reconnect delays of {@link TEST_TIMING}. */
+  readonly reconnectMinMs?: number
+  readonly reconnectMaxMs?: number
 }
 
 /** One logged record. */
@@ -47,6 +50,8 @@ export interface TransportGroup {
   readonly inbox: ReadonlyArray<Received[]>
   /** Log records of each peer; survive restarts. */
   readonly logs: ReadonlyArray<LogRecord[]>
+  /** Peers each peer's transport reported lost (`onPeerLost`), in order; survives restarts. */
+  readonly lost: ReadonlyArray<PeerId[]>
   /** The running transport of peer i; throws if it is stopped. */
   transport (i: number): Transport
   /** Stops peer i (idempotent). */
@@ -80,6 +85,7 @@ export async function startGroup (factory: TransportFactory, urls: readonly stri
   const ids = urls.map((_u, i) => `p${i}`)
   const inbox = urls.map((): Received[] => [])
   const logs = urls.map((): LogRecord[] => [])
+  const lost = urls.map((): PeerId[] => [])
   const running: Array<Transport | undefined> = urls.map(() => undefined)
   const start = async (i: number): Promise<void> => {
     const peers: Record<PeerId, string> = {}
@@ -93,7 +99,9 @@ export async function startGroup (factory: TransportFactory, urls: readonly stri
       maxQueueBytes: opts.maxQueueBytes,
       log: capture(logs[i] as LogRecord[]),
       ...TEST_TIMING,
-    }, (from, message) => { (inbox[i] as Received[]).push({ from, message }) })
+      ...(opts.reconnectMinMs === undefined ? {} : { reconnectMinMs: opts.reconnectMinMs }),
+      ...(opts.reconnectMaxMs === undefined ? {} : { reconnectMaxMs: opts.reconnectMaxMs }),
+    }, (from, message) => { (inbox[i] as Received[]).push({ from, message }) }, (peer) => { (lost[i] as PeerId[]).push(peer) })
   }
   const stopPeer = async (i: number): Promise<void> => {
     const tr = running[i]
@@ -105,6 +113,7 @@ export async function startGroup (factory: TransportFactory, urls: readonly stri
     urls,
     inbox,
     logs,
+    lost,
     transport (i) {
       const tr = running[i]
       if (tr === undefined) throw new Error(`peer ${i} is not running`)
@@ -252,6 +261,39 @@ export function transportSuite (s: TransportSuiteOptions): void {
     tt.same((g.inbox[1] ?? []).slice(1).map((r) => (r.message as { queued: number }).queued), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     g.transport(1).send('p0', { back: true })
     await waitFor(() => g.inbox[0]?.length === 1, 'the restarted peer can send too')
+  })
+
+  t.test(`${s.name}: a peer that stops is reported lost to a peer it was connected to, only then`, async (tt) => {
+    const g = await group(tt, 2)
+    g.transport(0).send('p1', { hello: 0 })
+    g.transport(1).send('p0', { hello: 1 })
+    await waitFor(() => g.inbox[0]?.length === 1 && g.inbox[1]?.length === 1, 'both directions connected')
+    tt.same(g.lost, [[], []], 'nothing lost while both run')
+    await g.stopPeer(1)
+    await waitFor(() => (g.lost[0] ?? []).length > 0, 'p0 reports p1 lost')
+    tt.ok((g.lost[0] ?? []).every((id) => id === 'p1'), 'only p1 is reported')
+    tt.same(g.lost[1], [], 'the stopped peer reports nothing')
+    await g.startPeer(1)
+    await sendUntil(() => g.transport(0), 'p1', (n) => ({ again: n }), () => (g.inbox[1] ?? []).some((r) => 'again' in (r.message as object)), 'delivery after the restart')
+    const before = (g.lost[0] ?? []).length
+    await g.stopPeer(0)
+    await sleep(50)
+    tt.equal((g.lost[0] ?? []).length, before, 'nothing is reported after stop()')
+  })
+
+  t.test(`${s.name}: a peer that comes back ends the others' reconnect back-off towards it`, async (tt) => {
+    // A back-off of a minute: the queued message can only arrive within the wait below if
+    // the restart itself made p0 dial again.
+    const g = await group(tt, 2, { reconnectMinMs: 60_000, reconnectMaxMs: 60_000 })
+    g.transport(0).send('p1', { before: true })
+    await waitFor(() => g.inbox[1]?.length === 1, 'first message')
+    await g.stopPeer(1)
+    await sleep(100) // p0 sees the close; its next send dials, fails and backs off
+    tt.equal(g.transport(0).send('p1', { queued: true }), true)
+    await sleep(100)
+    await g.startPeer(1)
+    await waitFor(() => g.inbox[1]?.length === 2, 'the queued message, long before the back-off ends')
+    tt.same(g.inbox[1]?.[1]?.message, { queued: true })
   })
 
   t.test(`${s.name}: a peer with a wrong or missing secret is refused`, async (tt) => {

@@ -1,6 +1,7 @@
 /**
  * Goal: the RaftCore's behaviours, one at a time: election with pre-vote, replication and
  * forwarding, durability before acknowledgement, check-quorum, lease against disruptive peers,
+ * early campaigns when the transport loses the leader (and no disruption when it was wrong),
  * ReadIndex, leadership transfer, compaction and chunked snapshot transfer.
  * Method: cores driven synchronously by a tiny in-process harness (synchronous persistence,
  * instant delivery, selectable cut links); no timers, no sleeps, no ports.
@@ -154,6 +155,71 @@ t.test('check-quorum: an isolated leader steps down; pre-vote: a returning peer 
   t.equal(h.leader(), l2, 'the healthy leader stays')
   t.equal(h.core(l2).status().term, term)
   t.ok(term > termBefore)
+})
+
+t.test('a lost leader: followers told by their transport elect a new one without waiting out a timeout', async (t) => {
+  const h = new Harness(['a', 'b', 'c'])
+  const old = h.elect()
+  h.tick(3)
+  const term = h.core(old).status().term
+  const [first, second] = h.ids.filter((id) => id !== old) as [string, string]
+  h.cut.add(old)
+  // Both followers hear of it, the later-ranked one first: it must wait for the lowest id.
+  h.core(second).peerDisconnected(old)
+  h.core(first).peerDisconnected(old)
+  h.settle()
+  t.equal(h.leader(), first, 'the lowest remaining id leads, with no tick elapsed')
+  t.equal(h.core(first).status().term, term + 1, 'one election, no split vote')
+  t.equal(h.core(second).status().leaderId, first)
+  t.ok(h.core(second).propose(enc.encode('after')), 'the other follower forwards to the new leader')
+  h.settle()
+  t.same(h.applied.get(second)?.at(-1), 'after')
+})
+
+t.test('a lost leader reported to one follower only: it campaigns after its stagger, the lease holds elsewhere', async (t) => {
+  const h = new Harness(['a', 'b', 'c'])
+  const old = h.elect()
+  h.tick(3)
+  const term = h.core(old).status().term
+  const later = h.ids.filter((id) => id !== old)[1] as string
+  h.core(later).peerDisconnected(old)
+  t.equal(h.core(later).status().role, 'follower', 'not the lowest id: it waits')
+  t.equal(h.core(later).status().leaderId, undefined, 'but no longer counts on the leader')
+  t.equal(h.core(later).propose(enc.encode('x')), false, 'so it refuses proposals')
+  // The leader is in fact alive: its messages are ignored for two ticks (they could be late
+  // ones from before a death), the pre-vote finds no taker, then its heartbeat wins it back.
+  h.tick(2)
+  t.equal(h.core(later).status().leaderId, old, 'back with the live leader')
+  h.tick(25)
+  t.equal(h.leader(), old, 'no leader change')
+  t.equal(h.core(old).status().term, term, 'no term change')
+
+  // Now the leader is really gone, yet only this follower's transport noticed.
+  h.cut.add(old)
+  h.core(later).peerDisconnected(old)
+  for (const id of h.ids) if (id !== old) h.core(id).tick()
+  h.settle()
+  t.equal(h.core(later).status().role, 'follower', 'still waiting after one tick')
+  for (const id of h.ids) if (id !== old) h.core(id).tick()
+  h.settle()
+  t.equal(h.core(later).status().role, 'precandidate', 'campaigns after its stagger')
+  t.equal(h.core(later).status().term, term, 'the other follower, still in its lease, gave no pre-vote')
+  t.ok(h.elect() !== old, 'a new leader once the lease expires')
+})
+
+t.test('a wrong report about a live leader disrupts nothing', async (t) => {
+  const h = new Harness(['a', 'b', 'c'])
+  const l = h.elect()
+  h.tick(3)
+  const term = h.core(l).status().term
+  for (const f of h.ids.filter((id) => id !== l)) {
+    h.core(f).peerDisconnected(l)
+    h.settle()
+  }
+  h.core(l).peerDisconnected(h.ids.find((id) => id !== l) as string)
+  h.tick(30)
+  t.equal(h.leader(), l, 'the same leader')
+  for (const id of h.ids) t.equal(h.core(id).status().term, term, `${id}: no term change`)
 })
 
 t.test('ReadIndex on the leader and through a follower', async (t) => {

@@ -68,6 +68,11 @@ export class SimNetwork<M> {
     this.blocked.clear()
   }
 
+  /** Whether a partition or one-way cut separates `a` and `b` in either direction. */
+  isCut (a: string, b: string): boolean {
+    return this.blocked.has(`${a}>${b}`) || this.blocked.has(`${b}>${a}`)
+  }
+
   /** Describes the cut links (for traces). */
   describePartitions (): string {
     return [...this.blocked].sort().join(' ')

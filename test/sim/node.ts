@@ -126,6 +126,13 @@ export class SimNode {
     return ok
   }
 
+  /** The transport lost its connection with `peer` (it crashed, or a reset), if the node is up. */
+  peerDisconnected (peer: PeerId): void {
+    if (this.core === undefined) return
+    this.core.peerDisconnected(peer)
+    this.pump()
+  }
+
   /** Requests a read permit; false when down or refused. */
   readIndex (ctx: string): boolean {
     if (this.core === undefined) return false

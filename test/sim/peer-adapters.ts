@@ -12,7 +12,7 @@ import type { Entry, HardState, Snapshot } from '../../lib/consensus/types.js'
 import { seededRandom, silentLogger, type Env, type Logger } from '../../lib/env.js'
 import type { RecoveredState, Storage, StorageWrite } from '../../storage/storage.js'
 import { decodePayload, encodePayload } from '../../transports/framing.js'
-import type { MessageHandler, Transport, TransportFactory } from '../../transports/transport.js'
+import type { MessageHandler, PeerLostHandler, Transport, TransportFactory } from '../../transports/transport.js'
 import type { SimClock, Timer } from './clock.js'
 import type { SimDisk } from './disk.js'
 import type { SimNetwork } from './network.js'
@@ -26,6 +26,8 @@ export class Incarnation {
   readonly #timers = new Set<Timer>()
   /** The peer's message handler once its transport started. */
   handler: MessageHandler | undefined
+  /** The peer's lost-connection handler once its transport started. */
+  lostHandler: PeerLostHandler | undefined
 
   /** Whether this incarnation still runs. */
   get alive (): boolean { return this.#alive }
@@ -42,6 +44,7 @@ export class Incarnation {
     for (const t of this.#timers) t.cancel()
     this.#timers.clear()
     this.handler = undefined
+    this.lostHandler = undefined
   }
 }
 
@@ -164,6 +167,16 @@ export class SimTransports {
 
   constructor (readonly network: SimNetwork<Uint8Array>) {}
 
+  /**
+   * Reports to `to`'s current incarnation, if alive, that its connection with `peer` was lost
+   * (`peer` crashed, or a reset), as a real transport would.
+   */
+  reportLost (to: string, peer: string): void {
+    const life = this.#lives.get(to)
+    if (life?.alive !== true) return
+    life.lostHandler?.(peer)
+  }
+
   /** Called by the network at delivery time. */
   deliver (to: string, from: string, payload: Uint8Array): void {
     const life = this.#lives.get(to)
@@ -173,9 +186,10 @@ export class SimTransports {
 
   /** The factory for one incarnation: its transport sends only while it is alive. */
   factory (life: Incarnation): TransportFactory {
-    return async (options, onMessage): Promise<Transport> => {
+    return async (options, onMessage, onPeerLost): Promise<Transport> => {
       this.#lives.set(options.id, life)
       life.handler = onMessage
+      life.lostHandler = onPeerLost
       return {
         listenUrl: options.listen,
         send: (to, message) => {
@@ -183,7 +197,7 @@ export class SimTransports {
           this.network.send(options.id, to, encodePayload(message))
           return true
         },
-        stop: async () => { life.handler = undefined },
+        stop: async () => { life.handler = undefined; life.lostHandler = undefined },
       }
     }
   }

@@ -2,7 +2,8 @@
  * One whole-peer simulated run from a seed: 3 or 5 complete `Peer`s (consensus, tree, sessions,
  * watches) on a simulated clock, network and disks, with clients issuing concurrent operations
  * through Sessions. A fault phase (peer crashes losing unsynced writes and restarts from the
- * durable part, symmetric and one-way partitions, loss, duplication, delay, reordering, slow
+ * durable part, reported by the others' transports as lost connections; spurious connection
+ * resets between live peers; symmetric and one-way partitions, loss, duplication, delay, reordering, slow
  * disks, wall-clock skew) is followed by a liveness phase: faults heal, then a write must commit
  * and every client must complete an operation within a bounded simulated time.
  *
@@ -416,6 +417,12 @@ export async function runPeerSim (opts: PeerSimOptions): Promise<PeerSimResult> 
     sp.life.kill()
     sp.disk.crash()
     sp.peer = undefined
+    // Its kernel closes its connections: the others' transports report it soon after, unless
+    // a partition already cut them apart.
+    for (const other of up()) {
+      if (network.isCut(sp.id, other.id)) continue
+      clock.after(rnd.intInclusive(0, 5), () => transports.reportLost(other.id, sp.id))
+    }
     for (const c of clients) {
       if (c.life !== sp.life) continue
       // Its operation in flight stays unanswered (unknown outcome); the client moves on, half
@@ -449,9 +456,16 @@ export async function runPeerSim (opts: PeerSimOptions): Promise<PeerSimResult> 
       const b = pick(ids.filter((x) => x !== a))
       network.blockOneWay(a, b)
       log(`one-way cut ${a}>${b}`)
-    } else if (r < 72) {
+    } else if (r < 68) {
       network.healPartitions()
       log('partitions healed')
+    } else if (r < 72) {
+      // A connection reset between two live peers: both transports report the other lost.
+      const a = pick(ids)
+      const b = pick(ids.filter((x) => x !== a))
+      log(`connection reset ${a}<>${b}`)
+      transports.reportLost(a, b)
+      transports.reportLost(b, a)
     } else if (r < 88) {
       network.faults = {
         dropRate: pick([0, 0.02, 0.1, 0.3]),

@@ -1,7 +1,8 @@
 /**
  * One simulated run from a seed: an ensemble of 3 or 5 simulated nodes on a simulated clock,
- * network and disks. A fault phase (crashes that lose unsynced writes, slow disks, symmetric and
- * one-way partitions, loss, duplication, delay, reordering) under a steady write and read load
+ * network and disks. A fault phase (crashes that lose unsynced writes and that the others' transports
+ * report as lost connections, spurious connection resets between live nodes, slow disks, symmetric
+ * and one-way partitions, loss, duplication, delay, reordering) under a steady write and read load
  * is followed by a liveness phase: everything heals and a new proposal must be applied by every
  * node within a bounded simulated time.
  *
@@ -218,6 +219,15 @@ export function runSim (opts: SimOptions): SimResult {
       crashes++
       checkedCommit.set(n.id, 0)
       log(`${n.id} CRASHES (${n.disk.pending()} writes lost)`)
+      // Its kernel closes its connections: each other node's transport reports it soon after,
+      // unless a partition already cut them apart (then no close reaches it).
+      for (const other of up()) {
+        if (network.isCut(n.id, other.id)) continue
+        clock.after(rnd.intInclusive(0, 5), () => {
+          log(`${other.id} transport: lost ${n.id}`)
+          other.peerDisconnected(n.id)
+        })
+      }
     } else if (r < 40) {
       const down = [...nodes.values()].filter((n) => n.core === undefined)
       if (down.length === 0) return
@@ -241,6 +251,13 @@ export function runSim (opts: SimOptions): SimResult {
     } else if (r < 77) {
       network.healPartitions()
       log('HEAL partitions')
+    } else if (r < 82) {
+      // A connection reset between two live nodes: both transports report the other lost.
+      const a = pick(ids)
+      const b = pick(ids.filter((i) => i !== a))
+      log(`RESET ${a}<>${b}`)
+      nodes.get(a)?.peerDisconnected(b)
+      nodes.get(b)?.peerDisconnected(a)
     } else if (r < 88) {
       const f = network.faults
       f.dropRate = pick([0, 0, 0.01, 0.05, 0.2])

@@ -1,7 +1,8 @@
 /**
  * Goal: MemoryNetwork's fault hooks do what tests and the simulator rely on: delivery is
  * asynchronous, drop() is one-way, partition() splits and heal() restores, delay() holds
- * messages back yet keeps their order, and a listen name is taken only once per hub.
+ * messages back yet keeps their order, disconnect() reports a lost connection to both ends
+ * without losing messages, and a listen name is taken only once per hub.
  * Method: three endpoints on a private hub; bounded waits on their inboxes.
  */
 import t from 'tap'
@@ -9,18 +10,25 @@ import { MemoryNetwork } from '../../transports/memory.js'
 import type { Transport } from '../../transports/transport.js'
 import { sleep, waitFor } from '../conformance/transport-suite.js'
 
-interface Trio { readonly net: MemoryNetwork, readonly tr: Record<string, Transport>, readonly inbox: Record<string, Array<{ from: string, message: unknown }>> }
+interface Trio {
+  readonly net: MemoryNetwork
+  readonly tr: Record<string, Transport>
+  readonly inbox: Record<string, Array<{ from: string, message: unknown }>>
+  /** Peers each endpoint was told it lost. */
+  readonly lost: Record<string, string[]>
+}
 
 async function trio (tt: { teardown (fn: () => Promise<void>): void }): Promise<Trio> {
   const net = new MemoryNetwork()
   const peers = { a: 'memory://a', b: 'memory://b', c: 'memory://c' }
   const tr: Record<string, Transport> = {}
   const inbox: Trio['inbox'] = { a: [], b: [], c: [] }
+  const lost: Trio['lost'] = { a: [], b: [], c: [] }
   for (const id of ['a', 'b', 'c']) {
-    tr[id] = await net.transport({ id, listen: `memory://${id}`, peers }, (from, message) => inbox[id]?.push({ from, message }))
+    tr[id] = await net.transport({ id, listen: `memory://${id}`, peers }, (from, message) => inbox[id]?.push({ from, message }), (peer) => lost[id]?.push(peer))
   }
   tt.teardown(async () => { await Promise.all(Object.values(tr).map((x) => x.stop())) })
-  return { net, tr, inbox }
+  return { net, tr, inbox, lost }
 }
 
 const send = (x: Trio, from: string, to: string, message: unknown): boolean => (x.tr[from] as Transport).send(to, message)
@@ -32,6 +40,18 @@ t.test('delivery is asynchronous, never inside send', async (tt) => {
   await Promise.resolve()
   tt.equal(x.inbox.b?.length, 0, 'not delivered in a microtask either')
   await waitFor(() => x.inbox.b?.length === 1, 'delivery')
+})
+
+t.test('disconnect(a, b) reports the loss to both, later, and loses no message', async (tt) => {
+  const x = await trio(tt)
+  x.net.disconnect('a', 'b')
+  tt.same(x.lost, { a: [], b: [], c: [] }, 'not reported synchronously')
+  send(x, 'a', 'b', { still: true })
+  await waitFor(() => x.lost.a?.length === 1 && x.lost.b?.length === 1 && x.inbox.b?.length === 1, 'reports and delivery')
+  tt.same(x.lost, { a: ['b'], b: ['a'], c: [] })
+  await (x.tr.c as Transport).stop()
+  await waitFor(() => x.lost.a?.length === 2 && x.lost.b?.length === 2, 'a stopped endpoint is lost to the others')
+  tt.same(x.lost, { a: ['b', 'c'], b: ['a', 'c'], c: [] })
 })
 
 t.test('drop(from, to) is one-way and heal() restores it', async (tt) => {

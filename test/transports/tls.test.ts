@@ -51,7 +51,7 @@ if (pki === undefined) {
 } else {
   const { good, rogue } = pki
   const tls: TlsOptions = { key: good.key, cert: good.cert, ca: good.ca }
-  const withTls = (factory: TransportFactory): TransportFactory => (o, onMessage) => factory({ ...o, tls }, onMessage)
+  const withTls = (factory: TransportFactory): TransportFactory => (o, onMessage, onPeerLost) => factory({ ...o, tls }, onMessage, onPeerLost)
 
   transportSuite({
     name: 'tcp+tls',

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { assert } from './assert.js'
-import { encodeCommand, isCommand, stampTime, type Command } from './commands.js'
+import { copyCommand, encodeCommand, isCommand, stampTime, type Command } from './commands.js'
 import { RaftCore } from './consensus/core.js'
 import { isLeaderMessage, type Message } from './consensus/messages.js'
 import type { Entry, Ready, ReadState, SoftState } from './consensus/types.js'
@@ -623,7 +623,7 @@ export class Peer extends EventEmitter {
     const seq = local.nextSeq
     // Encoded before the sequence number is used up: a write that cannot be encoded must not
     // leave a gap that every later write of the session would wait behind.
-    const data = encodeCommand({ t: 'write', sid: session.sessionId.toString(), seq, auth: session.authIds, ops, multi })
+    const data = encodeCommand({ t: 'write', sid: session.sessionId, seq, auth: session.authIds, ops, multi })
     if (data.length > this.#maxRequestBytes()) {
       return Promise.reject(new ZkError('BADARGUMENTS', `the request is ${data.length} bytes, over the ${this.#maxRequestBytes()}-byte limit: split the multi`))
     }
@@ -712,11 +712,7 @@ export class Peer extends EventEmitter {
    * change, and a forwarded one must not pin the network frame it came in.
    */
   #appendAsLeader (data: Uint8Array, fresh = false): boolean {
-    let stamped = data
-    if (!fresh) {
-      stamped = new Uint8Array(data.length)
-      stamped.set(data)
-    }
+    const stamped = fresh ? data : copyCommand(data)
     // Never earlier than the last applied transaction: znode times do not go backwards when
     // leadership moves to a peer whose clock is behind, or the clock steps back.
     stampTime(stamped, Math.max(this.env.clock.nowMs(), this.sm.lastTimeMs))

@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { CommandDecodeError } from '../../lib/command-codec.js'
-import { decodeCommand, encodeCommand, isCommand, stampTime, type Command } from '../../lib/commands.js'
+import { copyCommand, decodeCommand, encodeCommand, isCommand, stampTime, type Command } from '../../lib/commands.js'
 
 const acl = [{ perms: 31, id: { scheme: 'digest', id: 'bob:fyVmFCwVbTJYrznoSu1koqYEYF0=' } }, { perms: 1, id: { scheme: 'world', id: 'anyone' } }]
 const commands: Command[] = [
@@ -15,7 +15,7 @@ const commands: Command[] = [
   { t: 'close', sid: '7', expired: false },
   { t: 'reap', path: '/containers/é' },
   {
-    t: 'write', sid: '42', seq: 2 ** 40, auth: [{ scheme: 'ip', id: '127.0.0.1' }, { scheme: 'digest', id: 'u:x' }], multi: true,
+    t: 'write', sid: 42n, seq: 2 ** 40, auth: [{ scheme: 'ip', id: '127.0.0.1' }, { scheme: 'digest', id: 'u:x' }], multi: true,
     ops: [
       { op: 'create', path: '/a/ünïcode', data: Buffer.from([0, 255, 1]), acl, mode: 3 },
       { op: 'create', path: '/ttl', data: Buffer.alloc(0), acl, mode: 5, ttlMs: 1099511627775 },
@@ -37,11 +37,41 @@ t.test('every command and op round-trips exactly, with the stamped time', async 
   }
 })
 
-t.test('decoded data is a copy that does not pin the entry', async (t) => {
+t.test('decoded data is a view of the entry, and apply keeps its own copy', async (t) => {
   const bytes = encodeCommand(commands[4]!)
   const { command } = decodeCommand(bytes)
-  const data = (command as Extract<Command, { t: 'write' }>).ops[0]
-  t.ok(data?.op === 'create' && data.data.buffer !== bytes.buffer)
+  const op = (command as Extract<Command, { t: 'write' }>).ops[0]
+  t.ok(op?.op === 'create' && op.data.buffer === bytes.buffer, 'no copy per decode (test/peer/state-machine checks the tree copies)')
+})
+
+t.test('commands carved from shared memory stay apart, and large ones get their own', async (t) => {
+  const write = (path: string, bytes: number): Command => ({
+    t: 'write', sid: 7n, seq: 1, auth: [], multi: false, ops: [{ op: 'setData', path, data: Buffer.alloc(bytes, path.length), version: -1 }],
+  })
+  const cases = Array.from({ length: 2000 }, (_, i) => write(`/n${i}`, i % 7 === 0 ? 20_000 : i % 300))
+  const encoded = cases.map((c) => encodeCommand(c))
+  encoded.forEach((e, i) => stampTime(e, i))
+  encoded.forEach((e, i) => {
+    const { timeMs, command } = decodeCommand(e)
+    t.equal(timeMs, i)
+    t.same(command, cases[i])
+  })
+  t.ok(encoded[1]!.buffer === encoded[2]!.buffer, 'small commands share a slab')
+  t.ok(encoded[7]!.buffer !== encoded[6]!.buffer && encoded[7]!.buffer !== encoded[8]!.buffer, 'a large command is not in a slab')
+  t.same([...encodeCommand(commands[3]!).subarray(0, 8)], [0, 0, 0, 0, 0, 0, 0, 0], 'the time header starts zero')
+  const copy = copyCommand(encoded[5]!)
+  t.not(copy.buffer, encoded[5]!.buffer)
+  t.same([...copy], [...encoded[5]!])
+})
+
+t.test('repeated auth ids and ACLs decode to equal values each time', async (t) => {
+  const c = commands[4] as Extract<Command, { t: 'write' }>
+  const a = decodeCommand(encodeCommand(c)).command
+  const b = decodeCommand(encodeCommand({ ...c, auth: [{ scheme: 'ip', id: '127.0.0.2' }] })).command
+  const d = decodeCommand(encodeCommand(c)).command
+  t.same(a, c)
+  t.same(b, { ...c, auth: [{ scheme: 'ip', id: '127.0.0.2' }] }, 'a different list of the same length is not mistaken for the last one')
+  t.same(d, c)
 })
 
 t.test('truncated, extended or unknown bytes fail with CommandDecodeError', async (t) => {

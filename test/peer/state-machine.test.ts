@@ -14,7 +14,7 @@ const stamped = (c: Parameters<typeof encodeCommand>[0], at = 1000): Uint8Array 
   stampTime(d, at)
   return d
 }
-const create = (sid: string, seq: number, path: string): Uint8Array => stamped({
+const create = (sid: bigint, seq: number, path: string): Uint8Array => stamped({
   t: 'write', sid, seq, auth: [], multi: false,
   ops: [{ op: 'create', path, data: new Uint8Array(0), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], mode: 0 }],
 })
@@ -23,18 +23,18 @@ t.test('sessions, sequence numbers, and entries that are not commands', async (t
   const sm = new StateMachine()
   const opened = sm.apply(entry(1, stamped({ t: 'open', origin: 'a', nonce: 'n', timeoutMs: 5000 })))
   t.same(opened, { t: 'open', origin: 'a', nonce: 'n', sessionId: 1n }, 'a session id is the zxid of its open')
-  t.match(sm.apply(entry(2, create('1', 1, '/x'))), { t: 'write', verdict: 'apply', result: { ok: true } })
-  t.match(sm.apply(entry(3, create('1', 1, '/x'))), { t: 'write', verdict: 'duplicate' }, 'a re-sent copy is skipped')
-  t.match(sm.apply(entry(4, create('1', 3, '/z'))), { t: 'write', verdict: 'gap' }, 'one past a lost write waits')
-  t.match(sm.apply(entry(5, create('1', 2, '/y'))), { t: 'write', verdict: 'apply' })
-  t.match(sm.apply(entry(6, create('9', 1, '/q'))), { t: 'write', verdict: 'unknown-session' })
+  t.match(sm.apply(entry(2, create(1n, 1, '/x'))), { t: 'write', verdict: 'apply', result: { ok: true } })
+  t.match(sm.apply(entry(3, create(1n, 1, '/x'))), { t: 'write', verdict: 'duplicate' }, 'a re-sent copy is skipped')
+  t.match(sm.apply(entry(4, create(1n, 3, '/z'))), { t: 'write', verdict: 'gap' }, 'one past a lost write waits')
+  t.match(sm.apply(entry(5, create(1n, 2, '/y'))), { t: 'write', verdict: 'apply' })
+  t.match(sm.apply(entry(6, create(9n, 1, '/q'))), { t: 'write', verdict: 'unknown-session' })
   t.same(sm.apply(entry(7, new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 77]))), { t: 'noop' }, 'garbage is skipped')
   t.equal(sm.appliedIndex, 7)
   t.same(sm.tree.getChildren('/', []), ['x', 'y', 'zookeeper'])
   const copy = StateMachine.restore(sm.snapshot())
   t.equal(copy.appliedIndex, 7)
   t.same(copy.tree.getChildren('/', []), ['x', 'y', 'zookeeper'])
-  t.match(copy.apply(entry(8, create('1', 3, '/z'))), { verdict: 'apply' }, 'the restored table continues the sequence')
+  t.match(copy.apply(entry(8, create(1n, 3, '/z'))), { verdict: 'apply' }, 'the restored table continues the sequence')
 })
 
 t.test('a re-sent open names the session its first copy created', async (t) => {
@@ -44,4 +44,29 @@ t.test('a re-sent open names the session its first copy created', async (t) => {
   t.match(sm.apply(entry(2, open)), { sessionId: 1n }, 'the duplicate resolves to session 1')
   t.equal(sm.sessions.size, 1, 'and creates no ghost session')
   t.equal(StateMachine.restore(sm.snapshot()).sessions.openedBy('a', 'same'), 1n, 'the snapshot keeps the nonce')
+})
+
+t.test('the tree keeps its own copy of written data, never a view of the entry', async (t) => {
+  // Decoding hands apply views into the entry (command-codec.ts); the entry's memory is shared
+  // with other entries and reused once compacted, so what the tree stores must not alias it.
+  const sm = new StateMachine()
+  sm.apply(entry(1, stamped({ t: 'open', origin: 'a', nonce: 'n', timeoutMs: 5000 })))
+  const write = (seq: number, op: 'create' | 'setData', path: string, text: string): Uint8Array => stamped({
+    t: 'write', sid: 1n, seq, auth: [], multi: false,
+    ops: [op === 'create'
+      ? { op, path, data: Buffer.from(text), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], mode: 0 }
+      : { op, path, data: Buffer.from(text), version: -1 }],
+  })
+  const created = write(1, 'create', '/c', 'first')
+  const set = write(3, 'setData', '/s', 'second')
+  sm.apply(entry(2, created))
+  sm.apply(entry(3, write(2, 'create', '/s', '')))
+  sm.apply(entry(4, set))
+  const multi = stamped({ t: 'write', sid: 1n, seq: 4, auth: [], multi: true, ops: [{ op: 'setData', path: '/c', data: Buffer.from('third'), version: -1 }] })
+  sm.apply(entry(5, multi))
+  created.fill(0x21)
+  set.fill(0x21)
+  multi.fill(0x21)
+  t.equal(sm.tree.getData('/c', []).data.toString(), 'third')
+  t.equal(sm.tree.getData('/s', []).data.toString(), 'second')
 })

@@ -167,9 +167,12 @@ class Writer {
 let lastRead: Region | undefined
 
 /**
- * Remembers the last value decoded from some bytes and hands the same frozen value back when
- * the next command carries the same bytes: a session's auth ids and its ACL repeat in nearly
- * every write, and rebuilding them each time was several objects per write.
+ * Remembers the last value decoded from some bytes and hands the same value back when the next
+ * command carries the same bytes: a session's auth ids and its ACL repeat in nearly every
+ * write, and rebuilding them each time was several objects per write. The shared lists are
+ * read-only by type and their entries are frozen; the lists themselves are not, because
+ * for-of over a frozen array allocates an iterator result per step in this V8, and the tree
+ * iterates them on every ACL check.
  */
 class Repeat<T> {
   #bytes = new Uint8Array(0)
@@ -251,7 +254,7 @@ class Reader {
     this.offset = from
     const auth: Id[] = []
     for (let n = this.u16(); n > 0; n--) auth.push(Object.freeze({ scheme: this.str(), id: this.str() }))
-    return repeatedAuth.set(this.bytes, from, this.offset, Object.freeze(auth))
+    return repeatedAuth.set(this.bytes, from, this.offset, auth)
   }
 
   acl (): readonly ACL[] {
@@ -265,7 +268,7 @@ class Reader {
       const perms = this.u32()
       acl.push(Object.freeze({ perms, id: Object.freeze({ scheme: this.str(), id: this.str() }) }))
     }
-    return repeatedAcl.set(this.bytes, from, this.offset, Object.freeze(acl))
+    return repeatedAcl.set(this.bytes, from, this.offset, acl)
   }
 
   get done (): boolean {

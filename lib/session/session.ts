@@ -291,10 +291,17 @@ export class Session extends EventEmitter implements WatchOwner {
     // In the session's FIFO order: it completes after everything issued before it, and reads
     // issued after it wait for it, as after a write. The read-index round itself starts now,
     // so concurrent syncs overlap instead of queueing.
+    let round: Promise<void>
+    try {
+      round = this.host.sync(this.timeoutMs)
+    } catch (err) {
+      // A stopped peer refuses at once; nothing was queued, so later reads need not wait.
+      return Promise.reject(err)
+    }
     const before = this.#whenIdle()
     const turn = new Turn()
     this.#last = turn
-    const done = Promise.all([before, this.host.sync(this.timeoutMs)])
+    const done = Promise.all([before, round])
     return new Promise<void>((resolve, reject) => {
       done.then(() => { resolve(); turn.settle() }, (err: unknown) => { reject(err); turn.settle() })
     })
@@ -469,8 +476,10 @@ export class Session extends EventEmitter implements WatchOwner {
     }
     return new Promise<T>((resolve, reject) => {
       const turn = new WriteTurn(multi, pick, resolve, reject)
-      this.#last = turn
+      // If the host throws (a bug, not a refusal: refusals settle the turn), nothing was
+      // queued, so the turn must not become one that later reads wait for in vain.
       this.host.write(this, ops, multi, turn)
+      this.#last = turn
     })
   }
 }

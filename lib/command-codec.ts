@@ -186,7 +186,11 @@ class Repeat<T> {
   }
 
   set (bytes: Uint8Array, from: number, to: number, value: T): T {
-    this.#bytes = bytes.slice(from, to)
+    // A copy, never a view (Buffer#slice would share memory): the bytes compared against must
+    // not change if the buffer they came from is reused, nor pin it.
+    const copy = new Uint8Array(to - from)
+    copy.set(bytes.subarray(from, to))
+    this.#bytes = copy
     this.#value = value
     return value
   }

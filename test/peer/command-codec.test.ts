@@ -51,11 +51,14 @@ t.test('commands carved from shared memory stay apart, and large ones get their 
   const cases = Array.from({ length: 2000 }, (_, i) => write(`/n${i}`, i % 7 === 0 ? 20_000 : i % 300))
   const encoded = cases.map((c) => encodeCommand(c))
   encoded.forEach((e, i) => stampTime(e, i))
-  encoded.forEach((e, i) => {
+  const wrong = encoded.filter((e, i) => {
     const { timeMs, command } = decodeCommand(e)
-    t.equal(timeMs, i)
-    t.same(command, cases[i])
+    const op = (command as Extract<Command, { t: 'write' }>).ops[0] as { path: string, data: Uint8Array }
+    const want = (cases[i] as Extract<Command, { t: 'write' }>).ops[0] as { path: string, data: Uint8Array }
+    return timeMs !== i || op.path !== want.path || !Buffer.from(op.data).equals(want.data)
   })
+  t.equal(wrong.length, 0, 'every command decodes to itself, with its own time')
+  t.same(decodeCommand(encoded[7]!).command, cases[7])
   t.ok(encoded[1]!.buffer === encoded[2]!.buffer, 'small commands share a slab')
   t.ok(encoded[7]!.buffer !== encoded[6]!.buffer && encoded[7]!.buffer !== encoded[8]!.buffer, 'a large command is not in a slab')
   t.same([...encodeCommand(commands[3]!).subarray(0, 8)], [0, 0, 0, 0, 0, 0, 0, 0], 'the time header starts zero')
@@ -72,6 +75,16 @@ t.test('repeated auth ids and ACLs decode to equal values each time', async (t) 
   t.same(a, c)
   t.same(b, { ...c, auth: [{ scheme: 'ip', id: '127.0.0.2' }] }, 'a different list of the same length is not mistaken for the last one')
   t.same(d, c)
+})
+
+t.test('a reused buffer never makes a new auth list decode as the one remembered from it', async (t) => {
+  const write = (id: string): Command => ({ t: 'write', sid: 1n, seq: 1, auth: [{ scheme: 'ip', id }], multi: false, ops: [{ op: 'delete', path: '/x', version: -1 }] })
+  // A network frame that the transport refills: decode from it, then overwrite it in place.
+  const frame = Uint8Array.from(encodeCommand(write('10.0.0.1')))
+  t.same(decodeCommand(frame).command, write('10.0.0.1'))
+  frame.set(encodeCommand(write('10.0.0.2')))
+  t.same(decodeCommand(Uint8Array.from(frame)).command, write('10.0.0.2'), 'decoded from the new bytes, not the remembered value')
+  t.same(decodeCommand(Uint8Array.from(encodeCommand(write('10.0.0.1')))).command, write('10.0.0.1'))
 })
 
 t.test('truncated, extended or unknown bytes fail with CommandDecodeError', async (t) => {

@@ -8,6 +8,7 @@
  * command. Apply reads the time from the entry, never from a clock.
  */
 import { checkCommand, CommandDecodeError, readCommand, writeCommand } from './command-codec.js'
+export { copyCommand } from './command-codec.js'
 import type { PeerId } from './consensus/types.js'
 import type { Id, WriteOp } from './tree/types.js'
 
@@ -46,7 +47,7 @@ export interface CloseCommand {
 /** A write (one op, or an atomic multi) by a session, with its sequence number and auth ids. */
 export interface WriteCommand {
   readonly t: 'write'
-  readonly sid: string
+  readonly sid: bigint
   readonly seq: number
   readonly auth: readonly Id[]
   readonly ops: readonly WriteOp[]
@@ -64,6 +65,9 @@ export interface ReapCommand {
 export type Command = OpenCommand | AttachCommand | CloseCommand | WriteCommand | ReapCommand
 
 const HEADER_BYTES = 8
+/** Converts the header's time without a DataView per entry (the views would be garbage per write). */
+const timeView = new DataView(new ArrayBuffer(HEADER_BYTES))
+const timeBytes = new Uint8Array(timeView.buffer)
 
 /** Encodes `command` with a zero time header, for the leader to stamp. */
 export function encodeCommand (command: Command): Uint8Array {
@@ -72,13 +76,15 @@ export function encodeCommand (command: Command): Uint8Array {
 
 /** Writes the leader's time into an encoded command's header, in place. */
 export function stampTime (data: Uint8Array, timeMs: number): void {
-  new DataView(data.buffer, data.byteOffset, HEADER_BYTES).setFloat64(0, timeMs)
+  timeView.setFloat64(0, timeMs)
+  data.set(timeBytes, 0)
 }
 
-/** Decodes an entry's data into its time and command. */
+/** Decodes an entry's data into its time and command; op data are views into `data` (see readCommand). */
 export function decodeCommand (data: Uint8Array): { timeMs: number, command: Command } {
   if (data.length < HEADER_BYTES) throw new CommandDecodeError(`an entry of ${data.length} bytes has no command header`)
-  const timeMs = new DataView(data.buffer, data.byteOffset, HEADER_BYTES).getFloat64(0)
+  for (let i = 0; i < HEADER_BYTES; i++) timeBytes[i] = data[i]!
+  const timeMs = timeView.getFloat64(0)
   return { timeMs, command: readCommand(data, HEADER_BYTES) }
 }
 

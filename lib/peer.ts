@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { assert } from './assert.js'
-import { encodeCommand, isCommand, stampTime, type Command } from './commands.js'
+import { copyCommand, encodeCommand, isCommand, stampTime, type Command } from './commands.js'
 import { RaftCore } from './consensus/core.js'
 import { isLeaderMessage, type Message } from './consensus/messages.js'
 import type { Entry, Ready, ReadState, SoftState } from './consensus/types.js'
@@ -19,10 +19,9 @@ import { consoleLogger, type Env, type Logger } from './env.js'
 import { ZkError } from './errors.js'
 import { parseEnvelope, type Envelope } from './peer-messages.js'
 import { resolveOptions, type PeerOptions, type ResolvedOptions } from './peer-options.js'
-import { Session, type SessionHost } from './session/session.js'
+import { Session, type SessionHost, type WriteRequest } from './session/session.js'
 import { type Applied, StateMachine } from './state-machine.js'
 import { systemEnv } from './system-env.js'
-import type { ApplyResult } from './tree/txn.js'
 import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
@@ -82,8 +81,7 @@ export interface PeerStatus {
 interface PendingWrite {
   readonly seq: number
   readonly data: Uint8Array
-  readonly resolve: (r: ApplyResult) => void
-  readonly reject: (e: ZkError) => void
+  readonly request: WriteRequest
   readonly deadline: number
   settled: boolean
   sentMs: number
@@ -182,7 +180,7 @@ export class Peer extends EventEmitter {
       maxDataBytes: opts.maxDataBytes,
       log,
       superDigest,
-      write: (session, ops, multi) => this.#submitWrite(session, ops, multi),
+      write: (session, ops, multi, request) => { this.#submitWrite(session, ops, multi, request) },
       sync: (timeoutMs) => this.#sync(timeoutMs),
       close: (session) => this.#closeSession(session),
     }
@@ -366,7 +364,7 @@ export class Peer extends EventEmitter {
     // Sessions end first, so nothing built on them (a leader election, a lock) acts on the
     // brief leader change that the hand-off below causes.
     for (const l of this.#local.values()) {
-      for (const p of l.pending) if (!p.settled) p.reject(lost('before the write was applied; it may or may not have been'))
+      for (const p of l.pending) if (!p.settled) p.request.failed(lost('before the write was applied; it may or may not have been'))
       for (const c of l.closers) c()
       l.session.end('closed')
     }
@@ -599,7 +597,7 @@ export class Peer extends EventEmitter {
         this.#local.delete(applied.sessionId)
         const expired = applied.expired || local.closers.length === 0
         for (const p of local.pending) {
-          if (!p.settled) p.reject(new ZkError('SESSIONEXPIRED', `session 0x${applied.sessionId.toString(16)} ${expired ? 'expired' : 'was closed'} before this write was applied`))
+          if (!p.settled) p.request.failed(new ZkError('SESSIONEXPIRED', `session 0x${applied.sessionId.toString(16)} ${expired ? 'expired' : 'was closed'} before this write was applied`))
         }
         for (const c of local.closers) c()
         local.session.end(expired ? 'expired' : 'closed')
@@ -624,11 +622,10 @@ export class Peer extends EventEmitter {
           return
         }
         if (applied.verdict !== 'apply') return
-        const i = local.pending.findIndex((p) => p.seq === applied.seq)
-        if (i < 0) return
-        const [p] = local.pending.splice(i, 1)
-        assert(p !== undefined && applied.result !== undefined, 'an applied write has a result')
-        if (!p.settled) p.resolve(applied.result)
+        const p = takePending(local.pending, applied.seq)
+        if (p === undefined) return
+        assert(applied.result !== undefined, 'an applied write has a result')
+        if (!p.settled) p.request.applied(applied.result)
         return
       }
       case 'reap':
@@ -652,7 +649,7 @@ export class Peer extends EventEmitter {
     this.#local.delete(local.session.sessionId)
     const id = `session 0x${local.session.sessionId.toString(16)}`
     for (const p of local.pending) {
-      if (!p.settled) p.reject(moved ? new ZkError('SESSIONMOVED', `${id} was attached elsewhere before this write was applied; it was not applied`) : new ZkError('SESSIONEXPIRED', `${id} has expired`))
+      if (!p.settled) p.request.failed(moved ? new ZkError('SESSIONMOVED', `${id} was attached elsewhere before this write was applied; it was not applied`) : new ZkError('SESSIONEXPIRED', `${id} has expired`))
     }
     for (const c of local.closers) c()
     local.session.end(state, moved)
@@ -684,7 +681,7 @@ export class Peer extends EventEmitter {
       }
       local.nextSeq = Math.max(local.nextSeq, record.nextSeq)
       for (const p of local.pending.filter((q) => q.seq < record.nextSeq)) {
-        if (!p.settled) p.reject(new ZkError('CONNECTIONLOSS', 'this peer caught up by snapshot; the write was applied but its result is unknown'))
+        if (!p.settled) p.request.failed(new ZkError('CONNECTIONLOSS', 'this peer caught up by snapshot; the write was applied but its result is unknown'))
       }
       local.pending.splice(0, local.pending.length, ...local.pending.filter((q) => q.seq >= record.nextSeq))
     }
@@ -706,24 +703,24 @@ export class Peer extends EventEmitter {
 
   // ── proposing ─────────────────────────────────────────────────────────────────────────────
 
-  #submitWrite (session: Session, ops: readonly WriteOp[], multi: boolean): Promise<ApplyResult> {
+  #submitWrite (session: Session, ops: readonly WriteOp[], multi: boolean, request: WriteRequest): void {
     const local = this.#local.get(session.sessionId)
     if (this.#stopped || local === undefined) {
-      return Promise.reject(new ZkError('SESSIONEXPIRED', `session 0x${session.sessionId.toString(16)} is not open on peer ${this.id}`))
+      request.failed(new ZkError('SESSIONEXPIRED', `session 0x${session.sessionId.toString(16)} is not open on peer ${this.id}`))
+      return
     }
     const seq = local.nextSeq
     // Encoded before the sequence number is used up: a write that cannot be encoded must not
     // leave a gap that every later write of the session would wait behind.
-    const data = encodeCommand({ t: 'write', sid: session.sessionId.toString(), seq, auth: session.authIds, ops, multi })
+    const data = encodeCommand({ t: 'write', sid: session.sessionId, seq, auth: session.authIds, ops, multi })
     if (data.length > this.#maxRequestBytes()) {
-      return Promise.reject(new ZkError('BADARGUMENTS', `the request is ${data.length} bytes, over the ${this.#maxRequestBytes()}-byte limit: split the multi`))
+      request.failed(new ZkError('BADARGUMENTS', `the request is ${data.length} bytes, over the ${this.#maxRequestBytes()}-byte limit: split the multi`))
+      return
     }
     local.nextSeq++
-    return new Promise<ApplyResult>((resolve, reject) => {
-      const now = this.env.clock.monotonicMs()
-      local.pending.push({ seq, data, resolve, reject, deadline: now + session.timeoutMs, settled: false, sentMs: now })
-      this.#propose(data, true)
-    })
+    const now = this.env.clock.monotonicMs()
+    local.pending.push({ seq, data, request, deadline: now + session.timeoutMs, settled: false, sentMs: now })
+    this.#propose(data, true)
   }
 
   /** ZooKeeper's jute.maxbuffer idea: one request carries at most the data limit plus headroom for paths and ACLs. */
@@ -803,11 +800,7 @@ export class Peer extends EventEmitter {
    * change, and a forwarded one must not pin the network frame it came in.
    */
   #appendAsLeader (data: Uint8Array, fresh = false): boolean {
-    let stamped = data
-    if (!fresh) {
-      stamped = new Uint8Array(data.length)
-      stamped.set(data)
-    }
+    const stamped = fresh ? data : copyCommand(data)
     // Never earlier than the last applied transaction: znode times do not go backwards when
     // leadership moves to a peer whose clock is behind, or the clock steps back.
     stampTime(stamped, Math.max(this.env.clock.nowMs(), this.sm.lastTimeMs))
@@ -856,7 +849,7 @@ export class Peer extends EventEmitter {
         if (!p.settled && now >= p.deadline) {
           p.settled = true
           // Still re-sent until applied, so later writes of the session are not stuck behind it.
-          p.reject(new ZkError('CONNECTIONLOSS', `no quorum applied this write within the session timeout (${local.session.timeoutMs} ms); it may or may not be applied later`))
+          p.request.failed(new ZkError('CONNECTIONLOSS', `no quorum applied this write within the session timeout (${local.session.timeoutMs} ms); it may or may not be applied later`))
         }
       }
       // Timed from the oldest unapplied write's own send, so a stream of new writes cannot
@@ -956,6 +949,16 @@ export class Peer extends EventEmitter {
     if (this.#stopping) throw new ZkError('CONNECTIONLOSS', `peer ${this.id} is stopped`)
   }
 
+}
+
+/**
+ * Removes and returns the pending write with sequence number `seq`, if any. Writes apply in
+ * sequence order, so it is nearly always the first.
+ */
+function takePending (pending: PendingWrite[], seq: number): PendingWrite | undefined {
+  if (pending[0]?.seq === seq) return pending.shift()
+  for (let i = 1; i < pending.length; i++) if (pending[i]!.seq === seq) return pending.splice(i, 1)[0]
+  return undefined
 }
 
 /**

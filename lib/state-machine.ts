@@ -85,7 +85,7 @@ export class StateMachine {
         return { t: 'close', sessionId, expired: command.expired, wasLive, changes }
       }
       case 'write': {
-        const sessionId = BigInt(command.sid)
+        const sessionId = command.sid
         const verdict = this.sessions.admit(sessionId, command.seq)
         if (verdict !== 'apply') return { t: 'write', sessionId, seq: command.seq, verdict, result: undefined }
         const ctx = { zxid, timeMs, sessionId, authIds: command.auth }

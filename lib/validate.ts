@@ -50,7 +50,7 @@ const modes = new Set<number>(Object.values(CreateMode))
 const ttlModes = new Set<number>([CreateMode.PERSISTENT_WITH_TTL, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL])
 const sequentialModes = new Set<number>([CreateMode.PERSISTENT_SEQUENTIAL, CreateMode.EPHEMERAL_SEQUENTIAL, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL])
 
-/** Validates a create's arguments and returns the write op to propose. */
+/** Validates a create's arguments and returns the write op to propose. `defaults.acl` must be a valid ACL. */
 export function toCreateOp (path: unknown, data: Data | undefined, options: CreateOptions | undefined, defaults: { acl: readonly ACL[], maxDataBytes: number }): WriteOp {
   const opts = options ?? {}
   if (typeof opts !== 'object') throw badArguments(`create options must be an object, not ${describe(opts)}`)
@@ -65,7 +65,8 @@ export function toCreateOp (path: unknown, data: Data | undefined, options: Crea
   } else if (ttl !== undefined) {
     throw badArguments('ttlMs is only allowed with PERSISTENT_WITH_TTL or PERSISTENT_SEQUENTIAL_WITH_TTL', p)
   }
-  const acl = toAcl(opts.acl ?? defaults.acl, p)
+  // The default ACL is a constant checked once; re-checking it on every create was pure cost.
+  const acl = opts.acl === undefined ? defaults.acl : toAcl(opts.acl, p)
   const bytes = toBytes(data, defaults.maxDataBytes, p)
   return ttl === undefined
     ? { op: 'create', path: p, data: bytes, acl, mode }

@@ -59,7 +59,8 @@ export class SessionTable {
   /** Adds a session opened at a committed `open` command. */
   open (id: bigint, owner: PeerId, timeoutMs: number, nonce: string, password: Uint8Array): SessionRecord {
     const opener = `${owner}/${nonce}`
-    const record: SessionRecord = { id, owner, opener, lastAttach: '', epoch: 0, password, timeoutMs, nextSeq: 1 }
+    // A copy: the password may be a view into the log entry, which must not stay pinned.
+    const record: SessionRecord = { id, owner, opener, lastAttach: '', epoch: 0, password: Uint8Array.from(password), timeoutMs, nextSeq: 1 }
     this.sessions.set(id, record)
     this.byOpen.set(opener, id)
     return record

@@ -31,12 +31,82 @@ export interface SessionHost {
   readonly log: Logger
   /** `user:base64(sha1(user:password))` of the super user, if configured. */
   readonly superDigest: string | undefined
-  /** Proposes a write of `session` and resolves with its applied result (or rejects: timeout, expiry). */
-  write (session: Session, ops: readonly WriteOp[], multi: boolean): Promise<ApplyResult>
+  /**
+   * Proposes a write of `session` and settles `request` exactly once: `applied` with the
+   * tree's verdict once applied on this peer, or `failed` (timeout, expiry, a stopped peer, a
+   * refused request). Writes of one session apply in the order of these calls.
+   */
+  write (session: Session, ops: readonly WriteOp[], multi: boolean, request: WriteRequest): void
   /** Resolves once this peer has applied everything committed before the call (ReadIndex); rejects after `timeoutMs`. */
   sync (timeoutMs: number): Promise<void>
   /** Commits the session's close and resolves once applied here. */
   close (session: Session): Promise<void>
+}
+
+/**
+ * How the peer reports a write's outcome to the session that issued it. A callback object
+ * rather than a promise: the session resolves the caller's own promise directly, with no
+ * intermediate promises or microtask hops per write.
+ */
+export interface WriteRequest {
+  /** The write was applied on this peer; `result` is the tree's verdict (ok or a ZkError). */
+  applied (result: ApplyResult): void
+  /** The write's outcome is not known here, or it was refused before it was proposed. */
+  failed (error: ZkError): void
+}
+
+/**
+ * One write or sync of a session, from its call until it settles. Reads issued after it wait
+ * for it (the session's FIFO order); it runs them, in issue order, as it settles.
+ */
+class Turn {
+  settled = false
+  #after: Array<() => void> | undefined
+
+  /** Runs `fn` once this turn has settled, or at once if it has. */
+  whenSettled (fn: () => void): void {
+    if (this.settled) fn()
+    else (this.#after ??= []).push(fn)
+  }
+
+  /** Marks the turn settled and runs what waited for it. Call after resolving its own promise. */
+  settle (): void {
+    this.settled = true
+    const after = this.#after
+    this.#after = undefined
+    if (after !== undefined) for (const fn of after) fn()
+  }
+}
+
+/**
+ * A write's turn: settles the caller's promise with `pick(results)` or with the error. The
+ * caller's promise is resolved before the reads that waited are run, so callers see their
+ * results in issue order.
+ */
+class WriteTurn<T> extends Turn implements WriteRequest {
+  constructor (
+    private readonly multi: boolean,
+    private readonly pick: (results: OpResult[]) => T,
+    private readonly resolve: (value: T) => void,
+    private readonly reject: (error: ZkError) => void,
+  ) {
+    super()
+  }
+
+  applied (result: ApplyResult): void {
+    if (result.ok) this.resolve(this.pick(result.results))
+    else {
+      const err = result.error
+      if (this.multi && result.results !== undefined) err.results = result.results
+      this.reject(err)
+    }
+    this.settle()
+  }
+
+  failed (error: ZkError): void {
+    this.reject(error)
+    this.settle()
+  }
 }
 
 /** Options of `getData`, `exists` and `getChildren`. */
@@ -58,8 +128,9 @@ export interface PersistentWatchOptions {
 export class Session extends EventEmitter implements WatchOwner {
   #state: SessionState = 'connected'
   readonly #authIds: Id[] = [{ scheme: 'ip', id: '127.0.0.1' }]
-  #pendingWrites = 0
-  #lastWrite: Promise<void> = Promise.resolve()
+  /** The last write or sync issued; reads issued while it is unsettled wait for it. */
+  #last: Turn | undefined
+  #defaultsOnce: { acl: readonly ACL[], maxDataBytes: number } | undefined
   readonly #iterators = new Set<() => void>()
   readonly #password: Uint8Array
   /** Set when the session ended here because its client attached to it elsewhere. */
@@ -98,10 +169,14 @@ export class Session extends EventEmitter implements WatchOwner {
   }
 
   /** Creates a znode and resolves with its path (the sequential suffix included). */
-  async create (path: string, data?: Data, options?: CreateOptions): Promise<string> {
-    const op = toCreateOp(path, data, options, this.#defaults())
-    const [r] = await this.#write([op], false)
-    return (r as { path: string }).path
+  create (path: string, data?: Data, options?: CreateOptions): Promise<string> {
+    let op: WriteOp
+    try {
+      op = toCreateOp(path, data, options, this.#defaults())
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#write([op], false, createdPath)
   }
 
   /** Reads a znode's data and stat; `watch` is a one-shot listener for its next change. */
@@ -116,17 +191,27 @@ export class Session extends EventEmitter implements WatchOwner {
   }
 
   /** Sets a znode's data if its version is `version` (-1: any) and resolves with the new stat. */
-  async setData (path: string, data: Data, version = -1): Promise<Stat> {
-    const p = validatePath(path)
-    const op: WriteOp = { op: 'setData', path: p, data: toBytes(data, this.host.maxDataBytes, p), version: toVersion(version, p) }
-    const [r] = await this.#write([op], false)
-    return (r as { stat: Stat }).stat
+  setData (path: string, data: Data, version = -1): Promise<Stat> {
+    let op: WriteOp
+    try {
+      const p = validatePath(path)
+      op = { op: 'setData', path: p, data: toBytes(data, this.host.maxDataBytes, p), version: toVersion(version, p) }
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#write([op], false, firstStat)
   }
 
   /** Deletes a znode if its version is `version` (-1: any). */
-  async delete (path: string, version = -1): Promise<void> {
-    const p = validatePath(path)
-    await this.#write([{ op: 'delete', path: p, version: toVersion(version, p) }], false)
+  delete (path: string, version = -1): Promise<void> {
+    let op: WriteOp
+    try {
+      const p = validatePath(path)
+      op = { op: 'delete', path: p, version: toVersion(version, p) }
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#write([op], false, nothing)
   }
 
   /** Resolves with the znode's stat, or null if it does not exist; a watch is set either way. */
@@ -157,11 +242,15 @@ export class Session extends EventEmitter implements WatchOwner {
   }
 
   /** Replaces a znode's ACL if its ACL version is `aversion` (-1: any); resolves with the new stat. */
-  async setACL (path: string, acl: readonly ACL[], aversion = -1): Promise<Stat> {
-    const p = validatePath(path)
-    const op: WriteOp = { op: 'setACL', path: p, acl: toAcl(acl, p), version: toVersion(aversion, p) }
-    const [r] = await this.#write([op], false)
-    return (r as { stat: Stat }).stat
+  setACL (path: string, acl: readonly ACL[], aversion = -1): Promise<Stat> {
+    let op: WriteOp
+    try {
+      const p = validatePath(path)
+      op = { op: 'setACL', path: p, acl: toAcl(acl, p), version: toVersion(aversion, p) }
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#write([op], false, firstStat)
   }
 
   /** Counts every descendant of a znode (ZooKeeper's getAllChildrenNumber). */
@@ -197,7 +286,7 @@ export class Session extends EventEmitter implements WatchOwner {
         throw err
       }
     }
-    return this.#write(writes, true)
+    return this.#write(writes, true, allResults)
   }
 
   /**
@@ -205,16 +294,30 @@ export class Session extends EventEmitter implements WatchOwner {
    * read of this session is linearizable. The path is accepted for ZooKeeper compatibility
    * and validated, but the whole tree is synced.
    */
-  async sync (path = '/'): Promise<void> {
-    validatePath(path)
-    this.#checkOpen()
+  sync (path = '/'): Promise<void> {
+    try {
+      validatePath(path)
+      this.#checkOpen()
+    } catch (err) {
+      return Promise.reject(err)
+    }
     // In the session's FIFO order: it completes after everything issued before it, and reads
     // issued after it wait for it, as after a write. The read-index round itself starts now,
     // so concurrent syncs overlap instead of queueing.
-    this.#pendingWrites++
-    const done = Promise.all([this.#lastWrite, this.host.sync(this.timeoutMs)])
-    this.#lastWrite = done.then(() => { this.#pendingWrites-- }, () => { this.#pendingWrites-- })
-    await done
+    let round: Promise<void>
+    try {
+      round = this.host.sync(this.timeoutMs)
+    } catch (err) {
+      // A stopped peer refuses at once; nothing was queued, so later reads need not wait.
+      return Promise.reject(err)
+    }
+    const before = this.#whenIdle()
+    const turn = new Turn()
+    this.#last = turn
+    const done = Promise.all([before, round])
+    return new Promise<void>((resolve, reject) => {
+      done.then(() => { resolve(); turn.settle() }, (err: unknown) => { reject(err); turn.settle() })
+    })
   }
 
   /**
@@ -288,7 +391,7 @@ export class Session extends EventEmitter implements WatchOwner {
   /** Ends the session: its ephemeral nodes are deleted everywhere. Idempotent. */
   async close (): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'expired') return
-    await this.#lastWrite
+    await this.#whenIdle()
     await this.host.close(this)
     this.end('closed')
   }
@@ -338,7 +441,14 @@ export class Session extends EventEmitter implements WatchOwner {
   }
 
   #defaults (): { acl: readonly ACL[], maxDataBytes: number } {
-    return { acl: OPEN_ACL, maxDataBytes: this.host.maxDataBytes }
+    return (this.#defaultsOnce ??= { acl: OPEN_ACL, maxDataBytes: this.host.maxDataBytes })
+  }
+
+  /** Resolves once the last write or sync issued so far has settled (at once if none is pending). */
+  #whenIdle (): Promise<void> {
+    const last = this.#last
+    if (last === undefined || last.settled) return Promise.resolve()
+    return new Promise<void>((resolve) => { last.whenSettled(resolve) })
   }
 
   #checkOpen (): void {
@@ -352,31 +462,58 @@ export class Session extends EventEmitter implements WatchOwner {
    * this session's in-flight writes, keeping FIFO order.
    */
   #read<T> (fn: () => T): Promise<T> {
+    const last = this.#last
     try {
       this.#checkOpen()
-      if (this.#pendingWrites === 0) return Promise.resolve(fn())
+      if (last === undefined || last.settled) return Promise.resolve(fn())
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#lastWrite.then(() => {
-      // The session may have ended while the read waited for earlier writes.
-      this.#checkOpen()
-      return fn()
+    return new Promise<T>((resolve, reject) => {
+      last.whenSettled(() => {
+        try {
+          // The session may have ended while the read waited for earlier writes.
+          this.#checkOpen()
+          resolve(fn())
+        } catch (err) {
+          reject(err)
+        }
+      })
     })
   }
 
-  async #write (ops: readonly WriteOp[], multi: boolean): Promise<OpResult[]> {
-    this.#checkOpen()
-    this.#pendingWrites++
-    const applied = this.host.write(this, ops, multi)
-    // Later reads wait for this write, whatever its outcome; the caller gets the outcome below.
-    this.#lastWrite = applied.then(() => { this.#pendingWrites-- }, () => { this.#pendingWrites-- })
-    const result = await applied
-    if (result.ok) return result.results
-    const err = result.error
-    if (multi && result.results !== undefined) err.results = result.results
-    throw err
+  /**
+   * Proposes `ops` and resolves with `pick` of their results. Later reads wait for it,
+   * whatever its outcome (see {@link Turn}).
+   */
+  #write<T> (ops: readonly WriteOp[], multi: boolean, pick: (results: OpResult[]) => T): Promise<T> {
+    try {
+      this.#checkOpen()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return new Promise<T>((resolve, reject) => {
+      const turn = new WriteTurn(multi, pick, resolve, reject)
+      // If the host throws (a bug, not a refusal: refusals settle the turn), nothing was
+      // queued, so the turn must not become one that later reads wait for in vain.
+      this.host.write(this, ops, multi, turn)
+      this.#last = turn
+    })
   }
+}
+
+function createdPath (results: OpResult[]): string {
+  return (results[0] as { path: string }).path
+}
+
+function firstStat (results: OpResult[]): Stat {
+  return (results[0] as { stat: Stat }).stat
+}
+
+function nothing (): void {}
+
+function allResults (results: OpResult[]): OpResult[] {
+  return results
 }
 
 /** Ops in one multi; ZooKeeper's frame limit bounds it in practice, the log encoding here. */

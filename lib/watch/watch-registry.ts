@@ -99,41 +99,36 @@ export class WatchRegistry {
     for (const w of all) fn(w)
   }
 
+  /** Appends the watches of `table` at `path` to `fired`; one-shot ones are removed as they fire. */
+  private take (table: Map<string, Set<Watch>>, path: string, oneShot: boolean, fired: Watch[]): void {
+    const set = table.get(path)
+    if (set === undefined) return
+    for (const w of set) fired.push(w)
+    if (oneShot) {
+      table.delete(path)
+      this.count -= set.size
+      for (const w of set) this.unindex(w)
+    }
+  }
+
   /**
    * Fires the watches that `change` triggers, at `zxid`. One-shot watches are removed whether
    * or not the ACL filter lets the event through, as ZooKeeper does.
    */
   trigger (change: TreeChange, zxid: number): void {
     if (this.count === 0) return
-    const fired: Watch[] = []
     const { type, path } = change
-    const take = (kind: WatchKind, p: string, oneShot: boolean): void => {
-      const table = this.tables[kind]
-      const set = table.get(p)
-      if (set === undefined) return
-      for (const w of set) fired.push(w)
-      if (oneShot) {
-        table.delete(p)
-        this.count -= set.size
-        for (const w of set) this.unindex(w)
-      }
-    }
-    switch (type) {
-      case 'NodeCreated':
-      case 'NodeDataChanged':
-        take('data', path, true)
-        break
-      case 'NodeDeleted':
-        take('data', path, true)
-        take('child', path, true)
-        break
-      case 'NodeChildrenChanged':
-        take('child', path, true)
-        break
-    }
-    take('persistent', path, false)
-    if (type !== 'NodeChildrenChanged' && this.tables.recursive.size > 0) {
-      for (let p: string | undefined = path; p !== undefined; p = parentOrUndefined(p)) take('recursive', p, false)
+    const { data, child, persistent, recursive } = this.tables
+    // Most changes hit no watch even when watches exist: look before allocating anything.
+    const dataHit = type !== 'NodeChildrenChanged' && data.has(path)
+    const childHit = (type === 'NodeChildrenChanged' || type === 'NodeDeleted') && child.has(path)
+    if (!dataHit && !childHit && !persistent.has(path) && (recursive.size === 0 || type === 'NodeChildrenChanged')) return
+    const fired: Watch[] = []
+    if (dataHit) this.take(data, path, true, fired)
+    if (childHit) this.take(child, path, true, fired)
+    this.take(persistent, path, false, fired)
+    if (type !== 'NodeChildrenChanged' && recursive.size > 0) {
+      for (let p: string | undefined = path; p !== undefined; p = parentOrUndefined(p)) this.take(recursive, p, false, fired)
     }
     if (fired.length === 0) return
     const event: WatchEvent = { type, path, zxid }

@@ -271,6 +271,26 @@ t.test('sync makes a read current; reads follow a session\'s own writes (FIFO)',
   await rejectsCode(t, zk.sync('bad'), 'BADARGUMENTS')
 })
 
+t.test('interleaved writes, reads and a sync settle in issue order; each read sees exactly the writes before it', async (t) => {
+  const { zk } = await onePeer(t)
+  await zk.create('/seq', '0')
+  const order: string[] = []
+  const calls: Array<Promise<unknown>> = []
+  const expected: string[] = []
+  for (let i = 1; i <= 20; i++) {
+    calls.push(zk.setData('/seq', String(i)).then((stat) => order.push(`w${i}:v${stat.version}`)))
+    calls.push(zk.getData('/seq').then((r) => order.push(`r${i}:${r.data.toString()}`)))
+    expected.push(`w${i}:v${i}`, `r${i}:${i}`)
+  }
+  calls.push(zk.setData('/nope', 'x').catch((err: { code: string }) => order.push(err.code)))
+  calls.push(zk.getData('/seq').then((r) => order.push(`after-failure:${r.data.toString()}`)))
+  calls.push(zk.sync().then(() => order.push('sync')))
+  calls.push(zk.exists('/seq').then((stat) => order.push(`exists:v${stat?.version}`)))
+  expected.push('NONODE', 'after-failure:20', 'sync', 'exists:v20')
+  await Promise.all(calls)
+  t.same(order, expected)
+})
+
 t.test('containers and TTL nodes are reaped by the leader', async (t) => {
   const { zk } = await onePeer(t, { reapIntervalMs: 20 })
   await zk.create('/box', '', { mode: CreateMode.CONTAINER })

@@ -14,7 +14,7 @@ import { assert } from './assert.js'
 import { encodeCommand, isCommand, stampTime, type Command } from './commands.js'
 import { RaftCore } from './consensus/core.js'
 import { isLeaderMessage, type Message } from './consensus/messages.js'
-import type { Entry, Ready, ReadState, SoftState } from './consensus/types.js'
+import type { Entry, Ready, ReadState, Snapshot, SoftState } from './consensus/types.js'
 import { consoleLogger, type Env, type Logger } from './env.js'
 import { ZkError } from './errors.js'
 import { parseEnvelope, type Envelope } from './peer-messages.js'
@@ -126,6 +126,10 @@ export class Peer extends EventEmitter {
   #scheduled = false
   #appliedTerm = 0
   #snapshotIndex = 0
+  /** Entry bytes applied since the last local snapshot (what a restart would replay from the log). */
+  #logBytesSinceSnapshot = 0
+  /** Size of the last snapshot taken or installed, an estimate of the next one's. */
+  #lastSnapshotBytes = 0
   #ticks = 0
   #lastTickMs: number | undefined
   #snapshotsInstalled = 0
@@ -185,13 +189,15 @@ export class Peer extends EventEmitter {
     const opts = resolveOptions(options)
     const log = options.log ?? consoleLogger(`zkpeer[${opts.id}]`)
     const env = options.env ?? systemEnv(log)
+    // A VolatileStorage of our own can never be reopened, so it need not keep snapshot bytes.
     const storage = options.storage ??
       (options.dataDir !== undefined ? diskStorage(options.dataDir, { sync: opts.sync, log })
         : options.db !== undefined ? new LevelStorage({ db: options.db, sync: opts.sync, log })
-          : new VolatileStorage())
+          : new VolatileStorage({ keepSnapshots: false }))
     const recovered = await storage.open()
     if (recovered.truncatedEntries > 0) log.warn('truncated a torn or corrupt log tail on start', { entries: recovered.truncatedEntries })
-    const sm = recovered.snapshotData === undefined ? new StateMachine() : StateMachine.restore(recovered.snapshotData)
+    const sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreBreathing(recovered.snapshotData, env)
+    let peer: Peer | undefined
     const core = new RaftCore({
       id: opts.id,
       voters: Object.keys(opts.ensemble),
@@ -200,9 +206,12 @@ export class Peer extends EventEmitter {
       random: (min, max) => env.random.intInclusive(min, max),
       durable: recovered,
       compactRetainEntries: retainedEntries(opts),
+      snapshotChunkBytes: SNAPSHOT_CHUNK_BYTES,
+      takeSnapshot: () => peer!.#takeSnapshot(),
     })
-    const peer = new Peer(opts, env, log, core, storage, sm, options.superDigest)
+    peer = new Peer(opts, env, log, core, storage, sm, options.superDigest)
     peer.#appliedTerm = recovered.snapshot?.term ?? 0
+    peer.#lastSnapshotBytes = recovered.snapshotData?.length ?? 0
     if (opts.listen !== undefined) {
       const factory = options.transport ?? transportForUrl(opts.listen)
       try {
@@ -433,7 +442,7 @@ export class Peer extends EventEmitter {
         if (rd.snapshot !== undefined || rd.hardState !== undefined || rd.entries.length > 0) {
           await this.storage.write({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries })
         }
-        if (rd.snapshot !== undefined) this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
+        if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
         for (const m of messages) if (!isLeaderMessage(m)) this.#send(m.to, { k: 'raft', m })
         for (const e of rd.committed) this.#apply(e)
         for (const rs of rd.readStates) this.#onReadState(rs)
@@ -497,6 +506,7 @@ export class Peer extends EventEmitter {
     if (entry.index <= this.sm.appliedIndex) return
     const applied = this.sm.apply(entry)
     this.#appliedTerm = entry.term
+    this.#logBytesSinceSnapshot += entry.data.length
     this.#dispatch(applied)
   }
 
@@ -571,9 +581,16 @@ export class Peer extends EventEmitter {
     local.session.end(state)
   }
 
-  #installSnapshot (data: Uint8Array, term: number): void {
+  /**
+   * Replaces the state machine with a snapshot from the leader. Decoded in steps between which
+   * the event loop runs (heartbeats, reads on the old state); nothing is applied meanwhile,
+   * since this runs inside the Ready loop.
+   */
+  async #installSnapshot (data: Uint8Array, term: number): Promise<void> {
     const since = this.sm.appliedIndex
-    this.sm = StateMachine.restore(data)
+    this.sm = await restoreBreathing(data, this.env)
+    this.#lastSnapshotBytes = data.length
+    this.#logBytesSinceSnapshot = 0
     // The changes in between were never applied one by one: tell watches what they missed
     // before any pending write of theirs settles below.
     const tree = this.sm.tree
@@ -600,17 +617,44 @@ export class Peer extends EventEmitter {
     this.log.info('installed a snapshot from the leader', { index: this.sm.appliedIndex })
   }
 
+  /**
+   * Snapshots when the log since the last snapshot is long enough: by entries (grown with the
+   * tree, so snapshots cost about two znodes per entry — half the tree, not all of it: under
+   * creates alone the tree grows as fast as the log, and a full tree's worth of entries since
+   * the last snapshot would never come), or by bytes, half the last snapshot's size: a few
+   * big entries (multis) would otherwise pile up in memory and make a restart replay millions
+   * of creates where decoding a snapshot is several times faster.
+   */
   async #maybeSnapshot (): Promise<void> {
     const since = this.sm.appliedIndex - this.#snapshotIndex
-    // Grow the interval with the tree, so snapshots cost about two znodes per entry. Half the
-    // tree, not all of it: under creates alone the tree grows as fast as the log, and a full
-    // tree's worth of entries since the last snapshot would never come.
-    if (since < Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2)) return
+    if (since === 0) return
+    // A storage that keeps no snapshot bytes (our own VolatileStorage: nothing can reopen it)
+    // is compacted without encoding the tree, so there is no cost to amortize.
+    const volatile = this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots ? this.storage : undefined
+    const entriesDue = volatile !== undefined ? this.opts.snapshotEntries : Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2)
+    const bytesDue = volatile !== undefined ? MIN_SNAPSHOT_LOG_BYTES : Math.max(MIN_SNAPSHOT_LOG_BYTES, this.#lastSnapshotBytes / 2)
+    if (since < entriesDue && this.#logBytesSinceSnapshot < bytesDue) return
     const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
-    const data = this.sm.snapshot()
-    this.core.compact(meta, data)
-    await this.storage.compact({ meta, data }, retainedEntries(this.opts))
     this.#snapshotIndex = meta.index
+    this.#logBytesSinceSnapshot = 0
+    this.core.compact(meta)
+    if (volatile !== undefined) {
+      volatile.compactLog(meta, retainedEntries(this.opts))
+      return
+    }
+    const data = this.sm.snapshot()
+    this.#lastSnapshotBytes = data.length
+    await this.storage.compact({ meta, data }, retainedEntries(this.opts))
+  }
+
+  /**
+   * The core's snapshot source (a follower needs entries the log no longer has): the state
+   * machine as applied now, encoded on demand; the core holds it only while streaming it.
+   */
+  #takeSnapshot (): Snapshot {
+    const data = this.sm.snapshot()
+    this.log.info('encoded a snapshot for a follower', { index: this.sm.appliedIndex, bytes: data.length })
+    return { meta: { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }, data }
   }
 
   // ── proposing ─────────────────────────────────────────────────────────────────────────────
@@ -865,6 +909,26 @@ export class Peer extends EventEmitter {
     if (this.#stopping) throw new ZkError('CONNECTIONLOSS', `peer ${this.id} is stopped`)
   }
 
+}
+
+/** Log bytes since the last snapshot below which size alone never triggers one. */
+const MIN_SNAPSHOT_LOG_BYTES = 8 << 20
+/** Snapshot chunks sent to a follower: bigger than the core's default, fewer round trips per MB. */
+const SNAPSHOT_CHUNK_BYTES = 1 << 20
+/** Znodes decoded between two turns of the event loop when restoring a snapshot (some 10-30 ms). */
+const RESTORE_NODES_PER_STEP = 20_000
+
+/**
+ * Restores a state machine from snapshot bytes in steps, letting the event loop run between
+ * them (timers, sockets), so that a large snapshot does not stall heartbeats and handshakes.
+ */
+async function restoreBreathing (data: Uint8Array, env: Env): Promise<StateMachine> {
+  const steps = StateMachine.restoreSteps(data, RESTORE_NODES_PER_STEP)
+  for (;;) {
+    const r = steps.next()
+    if (r.done === true) return r.value
+    await new Promise<void>((resolve) => { env.clock.after(0, resolve) })
+  }
 }
 
 /**

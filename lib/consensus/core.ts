@@ -49,6 +49,16 @@ export interface RaftCoreConfig {
   readonly maxInflightBytes?: number
   /** Bytes per InstallSnapshot chunk; one chunk is in flight per follower. Default 256 KiB. */
   readonly snapshotChunkBytes?: number
+  /**
+   * Called, synchronously from `ready()` (so with no Ready outstanding), when a follower needs
+   * entries this log no longer holds: returns a snapshot of the host's state machine as applied
+   * now (`meta.index` = the last applied index, `meta.term` its entry's term). The core keeps
+   * no snapshot bytes of its own: it pins the returned one only while followers are streaming
+   * it (one call serves every follower that needs it meanwhile), so that between transfers no
+   * copy of the state sits in memory. Required once the log was compacted or restored from a
+   * snapshot and a follower falls behind it.
+   */
+  readonly takeSnapshot?: () => Snapshot
   /** Proposals appended but not committed (leader) or waiting to be forwarded (follower) before `propose` refuses. Default 100,000. */
   readonly maxUncommittedEntries?: number
   /**
@@ -143,8 +153,9 @@ export class RaftCore {
   private outbox: Message[] = []
   private forwardBuf: Uint8Array[] = []
   private readStates: ReadState[] = []
-  /** Latest snapshot (host's or received), streamed to followers that need it. */
-  private snapshot: Snapshot | undefined
+  private readonly takeSnapshot: (() => Snapshot) | undefined
+  /** Index of the host's latest snapshot (local or received); older ones are ignored. */
+  private snapshotIndex: number
   /** A received snapshot the host must still persist and install. */
   private pendingSnapshot: Snapshot | undefined = undefined
   private incoming: IncomingSnapshot | undefined = undefined
@@ -179,11 +190,9 @@ export class RaftCore {
     const d = cfg.durable
     this.term = d.hardState.term
     this.vote = d.hardState.vote
+    this.takeSnapshot = cfg.takeSnapshot
     this.log = new RaftLog(d.snapshot, d.entries, d.hardState.commit)
-    if (d.snapshot !== undefined) {
-      assert(d.snapshotData !== undefined, 'durable snapshot comes with its data')
-      this.snapshot = { meta: d.snapshot, data: d.snapshotData }
-    }
+    this.snapshotIndex = this.log.snapIndex
     // The host restores its state machine from the snapshot and re-applies the rest.
     this.applied = this.log.snapIndex
     this.matchScratch = new Array<number>(this.voters.length).fill(0)
@@ -283,16 +292,16 @@ export class RaftCore {
   }
 
   /**
-   * The host snapshotted its state machine at `meta.index` (at most what it has applied and
-   * advanced): the core streams this snapshot to followers that need entries it no longer has,
-   * and forgets its entries up to `meta.index - compactRetainEntries`. Snapshots not newer than
-   * the current one are ignored.
+   * The host stored a snapshot of its state machine at `meta.index` (at most what it has
+   * applied and advanced): the core forgets its entries up to `meta.index -
+   * compactRetainEntries`. A follower that needs earlier entries is then sent a snapshot from
+   * `takeSnapshot`. Snapshots not newer than the current one are ignored.
    */
-  compact (meta: SnapshotMeta, data: Uint8Array): void {
+  compact (meta: SnapshotMeta): void {
     assert(meta.index <= this.applied, 'a snapshot covers only applied entries')
-    if (this.snapshot !== undefined && meta.index <= this.snapshot.meta.index) return
+    if (meta.index <= this.snapshotIndex) return
     assert(meta.index <= this.log.snapIndex || this.log.term(meta.index) === meta.term, 'snapshot term matches the log')
-    this.snapshot = { meta, data }
+    this.snapshotIndex = meta.index
     const upTo = meta.index - this.compactRetainEntries
     if (upTo > this.log.snapIndex) {
       this.log.compact({ index: upTo, term: this.log.term(upTo), voters: meta.voters })
@@ -702,7 +711,7 @@ export class RaftCore {
       return
     }
     this.log.restore(snap.meta)
-    this.snapshot = snap
+    this.snapshotIndex = index
     this.pendingSnapshot = snap
   }
 
@@ -782,9 +791,7 @@ export class RaftCore {
       const prevTerm = log.term(prev)
       if (prevTerm < 0) {
         // The follower needs entries we compacted away.
-        const snap = this.snapshot
-        assert(snap !== undefined, 'a compacted log has a snapshot')
-        pr.becomeSnapshot(snap)
+        pr.becomeSnapshot(this.snapshotToSend())
         continue
       }
       const last = log.lastIndex()
@@ -802,6 +809,22 @@ export class RaftCore {
       pr.next = lastSent + 1
       pr.inflights.add(lastSent, bytes)
     }
+  }
+
+  /**
+   * A snapshot to stream: one already being streamed to another follower if it is still
+   * recent enough (its entries after it are in the log), else a fresh one from the host.
+   */
+  private snapshotToSend (): Snapshot {
+    for (const other of this.progressList) {
+      if (other.snap !== undefined && other.snap.meta.index >= this.log.snapIndex) return other.snap
+    }
+    assert(this.takeSnapshot !== undefined, 'a core whose log was compacted has a snapshot source')
+    const snap = this.takeSnapshot()
+    assert(snap.meta.index === this.applied, 'the host snapshots what it has applied')
+    assert(snap.meta.index >= this.log.snapIndex, 'a fresh snapshot is at least the compaction point')
+    assert(snap.meta.term === this.log.term(snap.meta.index), 'snapshot term matches the log')
+    return snap
   }
 
   private sendSnapshotChunks (pr: Progress): void {

@@ -19,6 +19,8 @@ class Harness {
   readonly cores = new Map<string, RaftCore>()
   readonly applied = new Map<string, string[]>()
   readonly reads = new Map<string, ReadState[]>()
+  /** Term of each core's last applied entry, for the snapshots its host takes. */
+  readonly appliedTerm = new Map<string, number>()
   readonly cut = new Set<string>()
   private queue: Message[] = []
 
@@ -28,6 +30,10 @@ class Harness {
       this.cores.set(id, new RaftCore({
         id, voters: ids, random: (a, b) => rnd.intInclusive(a, b), paranoid: true,
         durable: { hardState: { term: 0, vote: null, commit: 0 }, snapshot: undefined, entries: [] },
+        takeSnapshot: () => ({
+          meta: { index: this.core(id).status().applied, term: this.appliedTerm.get(id) ?? 0, voters: ids },
+          data: enc.encode(JSON.stringify(this.applied.get(id))),
+        }),
         ...opts,
       }))
       this.applied.set(id, [])
@@ -63,9 +69,15 @@ class Harness {
   }
 
   handle (id: string, core: RaftCore, rd: Ready): void {
-    if (rd.snapshot !== undefined) this.applied.set(id, JSON.parse(dec.decode(rd.snapshot.data)) as string[])
+    if (rd.snapshot !== undefined) {
+      this.applied.set(id, JSON.parse(dec.decode(rd.snapshot.data)) as string[])
+      this.appliedTerm.set(id, rd.snapshot.meta.term)
+    }
     for (const m of rd.messages) this.queue.push(m as Message)
-    for (const e of rd.committed) if (e.data.length > 0) this.applied.get(id)?.push(dec.decode(e.data))
+    for (const e of rd.committed) {
+      if (e.data.length > 0) this.applied.get(id)?.push(dec.decode(e.data))
+      this.appliedTerm.set(id, e.term)
+    }
     this.reads.get(id)?.push(...rd.readStates)
     core.advance(rd)
   }
@@ -191,8 +203,7 @@ t.test('a follower behind the compacted log gets the snapshot in chunks', async 
   h.settle()
   h.tick(1)
   const st = h.core(l).status()
-  const data = enc.encode(JSON.stringify(h.applied.get(l)))
-  h.core(l).compact({ index: st.applied, term: st.term, voters: h.ids }, data)
+  h.core(l).compact({ index: st.applied, term: st.term, voters: h.ids })
   h.cut.delete(f)
   // Appends lost while it was cut are declared lost after an election timeout, then re-probed.
   h.tick(15)

@@ -130,6 +130,12 @@ export class Peer extends EventEmitter {
   #logBytesSinceSnapshot = 0
   /** Size of the last snapshot taken or installed, an estimate of the next one's. */
   #lastSnapshotBytes = 0
+  /** A local snapshot encoded in the background, waiting for the Ready loop to store it. */
+  #encodedLocal: { readonly snapshot: Snapshot, readonly sm: StateMachine } | undefined
+  #encodingLocal = false
+  /** A snapshot encoded for a follower (the core asked), until the core takes it. */
+  #prepared: { readonly snapshot: Snapshot, readonly drop: () => void } | undefined
+  #preparing = false
   #ticks = 0
   #lastTickMs: number | undefined
   #snapshotsInstalled = 0
@@ -207,7 +213,7 @@ export class Peer extends EventEmitter {
       durable: recovered,
       compactRetainEntries: retainedEntries(opts),
       snapshotChunkBytes: SNAPSHOT_CHUNK_BYTES,
-      takeSnapshot: () => peer!.#takeSnapshot(),
+      takeSnapshot: (minIndex) => peer!.#takeSnapshot(minIndex),
     })
     peer = new Peer(opts, env, log, core, storage, sm, options.superDigest)
     peer.#appliedTerm = recovered.snapshot?.term ?? 0
@@ -351,6 +357,8 @@ export class Peer extends EventEmitter {
     if (this.#role === 'leader' && this.#voters.length > 1) await this.#handOffLeadership()
     this.#stopped = true
     this.#cancelTick()
+    this.#prepared?.drop()
+    this.#prepared = undefined
     this.emit('stopped')
     await this.#drained
     await this.#transport?.stop()
@@ -588,7 +596,9 @@ export class Peer extends EventEmitter {
    */
   async #installSnapshot (data: Uint8Array, term: number): Promise<void> {
     const since = this.sm.appliedIndex
+    const t0 = this.env.clock.monotonicMs()
     this.sm = await restoreBreathing(data, this.env)
+    const decodeMs = Math.round(this.env.clock.monotonicMs() - t0)
     this.#lastSnapshotBytes = data.length
     this.#logBytesSinceSnapshot = 0
     // The changes in between were never applied one by one: tell watches what they missed
@@ -614,7 +624,7 @@ export class Peer extends EventEmitter {
       }
       local.pending.splice(0, local.pending.length, ...local.pending.filter((q) => q.seq >= record.nextSeq))
     }
-    this.log.info('installed a snapshot from the leader', { index: this.sm.appliedIndex })
+    this.log.info('installed a snapshot from the leader', { index: this.sm.appliedIndex, bytes: data.length, decodeMs })
   }
 
   /**
@@ -626,8 +636,18 @@ export class Peer extends EventEmitter {
    * of creates where decoding a snapshot is several times faster.
    */
   async #maybeSnapshot (): Promise<void> {
+    const encoded = this.#encodedLocal
+    if (encoded !== undefined) {
+      this.#encodedLocal = undefined
+      // A snapshot installed from the leader meanwhile supersedes it.
+      if (encoded.sm === this.sm) {
+        const retained = this.core.compact(encoded.snapshot.meta)
+        this.#lastSnapshotBytes = encoded.snapshot.data.length
+        await this.storage.compact(encoded.snapshot, retained)
+      }
+    }
     const since = this.sm.appliedIndex - this.#snapshotIndex
-    if (since === 0) return
+    if (since === 0 || this.#encodingLocal) return
     // A storage that keeps no snapshot bytes (our own VolatileStorage: nothing can reopen it)
     // is compacted without encoding the tree, so there is no cost to amortize.
     const volatile = this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots ? this.storage : undefined
@@ -637,24 +657,65 @@ export class Peer extends EventEmitter {
     const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
     this.#snapshotIndex = meta.index
     this.#logBytesSinceSnapshot = 0
-    this.core.compact(meta)
     if (volatile !== undefined) {
-      volatile.compactLog(meta, retainedEntries(this.opts))
+      volatile.compactLog(meta, this.core.compact(meta))
       return
     }
-    const data = this.sm.snapshot()
-    this.#lastSnapshotBytes = data.length
-    await this.storage.compact({ meta, data }, retainedEntries(this.opts))
+    // Encoded in the background from a copy of the state as of now, so that this loop keeps
+    // sending heartbeats and applying meanwhile; a later turn stores it (above).
+    const sm = this.sm
+    this.#encodingLocal = true
+    this.#encodeBreathing(sm, 'local snapshot').then((data) => {
+      this.#encodingLocal = false
+      if (data === undefined) return
+      this.#encodedLocal = { snapshot: { meta, data }, sm }
+    }, (err: unknown) => this.#fail(err))
   }
 
   /**
-   * The core's snapshot source (a follower needs entries the log no longer has): the state
-   * machine as applied now, encoded on demand; the core holds it only while streaming it.
+   * The core's snapshot source (a follower needs entries the log no longer has): a snapshot
+   * encoded for it at an index of at least `minIndex`, once one is ready; until then, starts
+   * encoding one in the background from the state as of now and answers undefined. The core
+   * holds the bytes only while streaming them; one not taken soon is dropped.
    */
-  #takeSnapshot (): Snapshot {
-    const data = this.sm.snapshot()
-    this.log.info('encoded a snapshot for a follower', { index: this.sm.appliedIndex, bytes: data.length })
-    return { meta: { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }, data }
+  #takeSnapshot (minIndex: number): Snapshot | undefined {
+    const prepared = this.#prepared
+    this.#prepared = undefined
+    prepared?.drop()
+    if (prepared !== undefined && prepared.snapshot.meta.index >= minIndex) return prepared.snapshot
+    if (this.#preparing) return undefined
+    this.#preparing = true
+    const sm = this.sm
+    const meta = { index: sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
+    this.#encodeBreathing(sm, 'snapshot for a follower').then((data) => {
+      this.#preparing = false
+      if (data === undefined || sm !== this.sm) return
+      const snapshot = { meta, data }
+      const drop = this.env.clock.after(PREPARED_SNAPSHOT_TTL_MS, () => {
+        if (this.#prepared?.snapshot === snapshot) this.#prepared = undefined
+      })
+      this.#prepared = { snapshot, drop }
+    }, (err: unknown) => this.#fail(err))
+    return undefined
+  }
+
+  /**
+   * Encodes `sm` as it is now, in steps with a turn of the event loop between them; undefined
+   * if the peer stopped meanwhile.
+   */
+  async #encodeBreathing (sm: StateMachine, what: string): Promise<Uint8Array | undefined> {
+    const t0 = this.env.clock.monotonicMs()
+    const index = sm.appliedIndex
+    const steps = sm.snapshotSteps(SNAPSHOT_NODES_PER_STEP)
+    for (;;) {
+      if (this.#stopped) return undefined
+      const r = steps.next()
+      if (r.done === true) {
+        this.log.info(`encoded a ${what}`, { index, bytes: r.value.length, ms: Math.round(this.env.clock.monotonicMs() - t0) })
+        return r.value
+      }
+      await new Promise<void>((resolve) => { this.env.clock.after(0, resolve) })
+    }
   }
 
   // ── proposing ─────────────────────────────────────────────────────────────────────────────
@@ -915,15 +976,17 @@ export class Peer extends EventEmitter {
 const MIN_SNAPSHOT_LOG_BYTES = 8 << 20
 /** Snapshot chunks sent to a follower: bigger than the core's default, fewer round trips per MB. */
 const SNAPSHOT_CHUNK_BYTES = 1 << 20
-/** Znodes decoded between two turns of the event loop when restoring a snapshot (some 10-30 ms). */
-const RESTORE_NODES_PER_STEP = 20_000
+/** Znodes decoded or encoded between two turns of the event loop (some 10-30 ms). */
+const SNAPSHOT_NODES_PER_STEP = 20_000
+/** A snapshot encoded for a follower is dropped if the core has not taken it by then. */
+const PREPARED_SNAPSHOT_TTL_MS = 10_000
 
 /**
  * Restores a state machine from snapshot bytes in steps, letting the event loop run between
  * them (timers, sockets), so that a large snapshot does not stall heartbeats and handshakes.
  */
 async function restoreBreathing (data: Uint8Array, env: Env): Promise<StateMachine> {
-  const steps = StateMachine.restoreSteps(data, RESTORE_NODES_PER_STEP)
+  const steps = StateMachine.restoreSteps(data, SNAPSHOT_NODES_PER_STEP)
   for (;;) {
     const r = steps.next()
     if (r.done === true) return r.value

@@ -103,6 +103,19 @@ export class StateMachine {
    * largest part once more.
    */
   snapshot (): Uint8Array {
+    return this.tree.snapshot(this.#header())
+  }
+
+  /**
+   * {@link snapshot} of the state as it is at this call, encoded in steps of at most
+   * `nodesPerStep` znodes while the state machine may move on (see DataTree.snapshotSteps).
+   */
+  snapshotSteps (nodesPerStep: number): Generator<void, Uint8Array, void> {
+    return this.tree.snapshotSteps(nodesPerStep, this.#header())
+  }
+
+  /** The u32 length and msgpack header that precede the tree's bytes. */
+  #header (): Uint8Array {
     const header = snapshotPackr.pack({
       v: SNAPSHOT_VERSION,
       appliedIndex: this.appliedIndex,
@@ -112,7 +125,7 @@ export class StateMachine {
     const prefix = new Uint8Array(4 + header.length)
     new DataView(prefix.buffer).setUint32(0, header.length)
     prefix.set(header, 4)
-    return this.tree.snapshot(prefix)
+    return prefix
   }
 
   /** Rebuilds a state machine from {@link snapshot}'s output. Throws on corrupt input. */

@@ -16,7 +16,7 @@ import { badArguments, Codes, ZkError, type ErrorCode, type OpErrorResult } from
 import { aclForReader, checkAcl, fixupAcl } from './acl.js'
 import { AclTable } from './acl-table.js'
 import { pathProblem, parentOf, validatePath } from './path.js'
-import { decodeTree, decodeTreeSteps, encodeTree, type DecodedTree } from './snapshot.js'
+import { decodeTree, decodeTreeSteps, encodeTree, encodeTreeSteps, type DecodedTree } from './snapshot.js'
 import type { ApplyContext, ApplyResult, TreeTxn } from './txn.js'
 import { CreateMode, Ids, Perms, type ACL, type Id, type OpResult, type Stat, type TreeChange, type WriteOp } from './types.js'
 import { NONE, NodeKind, ZNodeStore, type NewZNode, type NodeKindValue } from './znode-store.js'
@@ -510,6 +510,17 @@ export class DataTree {
    */
   snapshot (prefix?: Uint8Array): Uint8Array {
     return encodeTree(this.#nodes, prefix)
+  }
+
+  /**
+   * {@link snapshot} in steps of at most `nodesPerStep` znodes, of the tree as it is at this
+   * call: its columns are copied now (a fraction of the encoding's cost), so the tree may keep
+   * changing between steps. The last `next()` returns the bytes.
+   */
+  snapshotSteps (nodesPerStep: number, prefix?: Uint8Array): Generator<void, Uint8Array, void> {
+    const root = this.#nodes.id('/')
+    assert(root !== undefined, 'a tree has a root')
+    return encodeTreeSteps({ store: this.#nodes.frozenCopy(), root, count: this.#nodes.size, prefix, nodesPerStep })
   }
 
   /** Rebuilds a tree, indexes and ACL table from {@link snapshot}'s bytes. Throws on corrupt input. */

@@ -36,11 +36,40 @@ const NODE_FIELDS_BYTES = 4 + 4 + 1 + 5 * 8 + 3 * 4
  * Encodes every node of `store` into one byte array, after `prefix` (copied to its start, so a
  * caller's header and the tree share one buffer instead of being concatenated afterwards).
  */
-export function encodeTree (store: ZNodeStore, prefix: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function encodeTree (store: ZNodeStore, prefix?: Uint8Array): Uint8Array {
   const root = store.id('/')
   assert(root !== undefined, 'a tree has a root')
+  const steps = encodeTreeSteps({ store, root, count: store.size, prefix, nodesPerStep: Number.MAX_SAFE_INTEGER })
+  for (;;) {
+    const r = steps.next()
+    if (r.done === true) return r.value
+  }
+}
+
+/** What {@link encodeTreeSteps} encodes. */
+export interface EncodeSource {
+  /** The nodes; a frozen copy when the live store moves on between steps. */
+  readonly store: ZNodeStore
+  /** The id of `/` in `store`. */
+  readonly root: number
+  /** How many nodes are reachable from `root`. */
+  readonly count: number
+  /** Bytes copied to the start of the output (a caller's header). */
+  readonly prefix?: Uint8Array
+  /** Nodes handled per step: each `next()` does at most about this much work. */
+  readonly nodesPerStep: number
+}
+
+/**
+ * {@link encodeTree} in steps: each `next()` handles at most `nodesPerStep` nodes (twice over:
+ * one pass orders them and bounds the size, one writes), and the last returns the bytes.
+ * `source.store` must not change until then.
+ */
+export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8Array, void> {
+  const { store, root, count, nodesPerStep } = source
+  const prefix = source.prefix ?? new Uint8Array(0)
+  assert(nodesPerStep >= 1, 'a step encodes at least one node')
   // Breadth-first order, with each record's parent ordinal, and a size bound on the way.
-  const count = store.size
   const order = new Int32Array(count)
   const parentOf = new Uint32Array(count)
   const aclIndex = new Map<readonly ACL[], number>()
@@ -50,6 +79,7 @@ export function encodeTree (store: ZNodeStore, prefix: Uint8Array = new Uint8Arr
   parentOf[0] = NO_PARENT
   let filled = 1
   for (let k = 0; k < filled; k++) {
+    if (k > 0 && k % nodesPerStep === 0) yield
     const id = order[k]!
     const acl = store.acl(id)
     if (!aclIndex.has(acl)) {
@@ -60,6 +90,7 @@ export function encodeTree (store: ZNodeStore, prefix: Uint8Array = new Uint8Arr
     }
     bound += FIXED_NODE_BYTES + 3 * store.path(id).length + store.data(id).length
     for (let c = store.firstChild(id); c !== NONE; c = store.nextSibling(c)) {
+      assert(filled < count, 'no more nodes than counted are reachable')
       order[filled] = c
       parentOf[filled] = k
       filled++
@@ -97,6 +128,7 @@ export function encodeTree (store: ZNodeStore, prefix: Uint8Array = new Uint8Arr
   }
   view.setUint32(pos, count, true); pos += 4
   for (let k = 0; k < count; k++) {
+    if (k % nodesPerStep === 0) yield
     const id = order[k]!
     str(store.path(id))
     const kind = store.kind(id)

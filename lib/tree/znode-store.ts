@@ -242,6 +242,27 @@ export class ZNodeStore {
   creates (id: number): number { return this.#i32[id * I_STRIDE + I_CREATES]! }
   setCreates (id: number, c: number): void { this.#i32[id * I_STRIDE + I_CREATES] = c }
 
+  /**
+   * A copy of every column as it is now, for encoding a snapshot while this store moves on
+   * (strings are immutable, so they are shared, not copied). The copy answers reads by id
+   * ({@link firstChild}, {@link path}, {@link stat}…) only: it has no path map, so
+   * {@link id} finds nothing and {@link size} is 0; take the root's id and the node count from
+   * this store first.
+   */
+  frozenCopy (): ZNodeStore {
+    const copy = new ZNodeStore()
+    copy.#paths = this.#paths.slice()
+    copy.#data = this.#data.slice()
+    copy.#acls = this.#acls.slice()
+    copy.#f64 = this.#f64.slice(0, this.#used * F_STRIDE)
+    copy.#i32 = this.#i32.slice(0, this.#used * I_STRIDE)
+    copy.#kind = this.#kind.slice(0, this.#used)
+    for (const [id, ttl] of this.#ttlMs) copy.#ttlMs.set(id, ttl)
+    for (const [id, owner] of this.#owner) copy.#owner.set(id, owner)
+    copy.#used = this.#used
+    return copy
+  }
+
   /** Everything {@link add} needs to recreate the node as it is now (to undo its removal). */
   fields (id: number): NewZNode {
     return {

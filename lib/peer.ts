@@ -974,8 +974,12 @@ export class Peer extends EventEmitter {
 
 /** Log bytes since the last snapshot below which size alone never triggers one. */
 const MIN_SNAPSHOT_LOG_BYTES = 8 << 20
-/** Snapshot chunks sent to a follower: bigger than the core's default, fewer round trips per MB. */
-const SNAPSHOT_CHUNK_BYTES = 1 << 20
+/**
+ * Snapshot chunks sent to a follower. One chunk is in flight at a time, so each costs a round
+ * trip through both event loops: 4 MiB (well under the transports' 16 MiB frames) makes a
+ * million-znode snapshot some 50 round trips instead of 700 at the core's default.
+ */
+const SNAPSHOT_CHUNK_BYTES = 4 << 20
 /** Znodes decoded or encoded between two turns of the event loop (some 10-30 ms). */
 const SNAPSHOT_NODES_PER_STEP = 20_000
 /** A snapshot encoded for a follower is dropped if the core has not taken it by then. */

@@ -71,7 +71,9 @@ export interface RaftCoreConfig {
   readonly compactRetainEntries?: number
   /**
    * …and at most this many bytes of entry data: a few big entries (multis) must not keep
-   * hundreds of MB of log in memory beside the state they built. Default 4 MiB.
+   * hundreds of MB of log in memory beside the state they built. A leader keeps more, up to
+   * 4 × `maxInflightBytes`, while an active follower still needs them, so that a follower
+   * merely behind in the pipeline is not sent a snapshot. Default 4 MiB.
    */
   readonly compactRetainBytes?: number
   /** ReadIndex requests waiting before `readIndex` refuses. Default 10,000. */
@@ -314,11 +316,16 @@ export class RaftCore {
     assert(meta.index <= this.log.snapIndex || this.log.term(meta.index) === meta.term, 'snapshot term matches the log')
     this.snapshotIndex = meta.index
     const floor = Math.max(this.log.snapIndex, meta.index - this.compactRetainEntries)
+    let needed = meta.index
+    if (this.role === 'leader') {
+      for (const pr of this.progressList) if (pr.id !== this.id && pr.recentActive) needed = Math.min(needed, pr.match)
+    }
     let upTo = meta.index
     let bytes = 0
     while (upTo > floor) {
       bytes += this.log.entry(upTo).data.length
-      if (bytes > this.compactRetainBytes) break
+      const keep = bytes <= this.compactRetainBytes || (upTo > needed && bytes <= 4 * this.maxInflightBytes)
+      if (!keep) break
       upTo--
     }
     if (upTo > this.log.snapIndex) {

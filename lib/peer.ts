@@ -126,10 +126,8 @@ export class Peer extends EventEmitter {
   #scheduled = false
   #appliedTerm = 0
   #snapshotIndex = 0
-  /** Entry bytes applied since the last local snapshot (what a restart would replay from the log). */
+  /** Entry bytes applied since the last local snapshot or compaction. */
   #logBytesSinceSnapshot = 0
-  /** Size of the last snapshot taken or installed, an estimate of the next one's. */
-  #lastSnapshotBytes = 0
   /** A local snapshot encoded in the background, waiting for the Ready loop to store it. */
   #encodedLocal: { readonly snapshot: Snapshot, readonly sm: StateMachine } | undefined
   #encodingLocal = false
@@ -217,7 +215,6 @@ export class Peer extends EventEmitter {
     })
     peer = new Peer(opts, env, log, core, storage, sm, options.superDigest)
     peer.#appliedTerm = recovered.snapshot?.term ?? 0
-    peer.#lastSnapshotBytes = recovered.snapshotData?.length ?? 0
     if (opts.listen !== undefined) {
       const factory = options.transport ?? transportForUrl(opts.listen)
       try {
@@ -599,7 +596,6 @@ export class Peer extends EventEmitter {
     const t0 = this.env.clock.monotonicMs()
     this.sm = await restoreBreathing(data, this.env)
     const decodeMs = Math.round(this.env.clock.monotonicMs() - t0)
-    this.#lastSnapshotBytes = data.length
     this.#logBytesSinceSnapshot = 0
     // The changes in between were never applied one by one: tell watches what they missed
     // before any pending write of theirs settles below.
@@ -628,12 +624,14 @@ export class Peer extends EventEmitter {
   }
 
   /**
-   * Snapshots when the log since the last snapshot is long enough: by entries (grown with the
-   * tree, so snapshots cost about two znodes per entry — half the tree, not all of it: under
+   * Snapshots when the log since the last snapshot is long enough: by entries, grown with the
+   * tree, so snapshots cost about two znodes per entry (half the tree, not all of it: under
    * creates alone the tree grows as fast as the log, and a full tree's worth of entries since
-   * the last snapshot would never come), or by bytes, half the last snapshot's size: a few
-   * big entries (multis) would otherwise pile up in memory and make a restart replay millions
-   * of creates where decoding a snapshot is several times faster.
+   * the last snapshot would never come). A storage that keeps no snapshot bytes is compacted
+   * more often, and also by bytes, since that costs nothing: a few big entries (multis) would
+   * otherwise pile up in memory. (Snapshotting a durable storage by bytes too, at half the last
+   * snapshot, shortened restarts but its writes of tens of MB into LevelDB stalled the log's
+   * fsyncs for over 10 s in a bulk load on a busy machine; left to the storage's next form.)
    */
   async #maybeSnapshot (): Promise<void> {
     const encoded = this.#encodedLocal
@@ -642,7 +640,6 @@ export class Peer extends EventEmitter {
       // A snapshot installed from the leader meanwhile supersedes it.
       if (encoded.sm === this.sm) {
         const retained = this.core.compact(encoded.snapshot.meta)
-        this.#lastSnapshotBytes = encoded.snapshot.data.length
         await this.storage.compact(encoded.snapshot, retained)
       }
     }
@@ -651,9 +648,10 @@ export class Peer extends EventEmitter {
     // A storage that keeps no snapshot bytes (our own VolatileStorage: nothing can reopen it)
     // is compacted without encoding the tree, so there is no cost to amortize.
     const volatile = this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots ? this.storage : undefined
-    const entriesDue = volatile !== undefined ? this.opts.snapshotEntries : Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2)
-    const bytesDue = volatile !== undefined ? MIN_SNAPSHOT_LOG_BYTES : Math.max(MIN_SNAPSHOT_LOG_BYTES, this.#lastSnapshotBytes / 2)
-    if (since < entriesDue && this.#logBytesSinceSnapshot < bytesDue) return
+    const due = volatile !== undefined
+      ? since >= this.opts.snapshotEntries || this.#logBytesSinceSnapshot >= VOLATILE_COMPACT_LOG_BYTES
+      : since >= Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2)
+    if (!due) return
     const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
     this.#snapshotIndex = meta.index
     this.#logBytesSinceSnapshot = 0
@@ -972,8 +970,8 @@ export class Peer extends EventEmitter {
 
 }
 
-/** Log bytes since the last snapshot below which size alone never triggers one. */
-const MIN_SNAPSHOT_LOG_BYTES = 8 << 20
+/** Log bytes after which a storage that keeps no snapshot bytes is compacted. */
+const VOLATILE_COMPACT_LOG_BYTES = 8 << 20
 /**
  * Snapshot chunks sent to a follower. One chunk is in flight at a time, so each costs a round
  * trip through both event loops: 4 MiB (well under the transports' 16 MiB frames) makes a

@@ -14,7 +14,7 @@ import { assert } from './assert.js'
 import { copyCommand, encodeCommand, isCommand, stampTime, type Command } from './commands.js'
 import { RaftCore } from './consensus/core.js'
 import { isLeaderMessage, type Message } from './consensus/messages.js'
-import type { Entry, Ready, ReadState, SoftState } from './consensus/types.js'
+import type { Entry, Ready, ReadState, Snapshot, SoftState } from './consensus/types.js'
 import { consoleLogger, type Env, type Logger } from './env.js'
 import { ZkError } from './errors.js'
 import { parseEnvelope, type Envelope } from './peer-messages.js'
@@ -135,6 +135,14 @@ export class Peer extends EventEmitter {
   #scheduled = false
   #appliedTerm = 0
   #snapshotIndex = 0
+  /** Entry bytes applied since the last local snapshot or compaction. */
+  #logBytesSinceSnapshot = 0
+  /** A local snapshot encoded in the background, waiting for the Ready loop to store it. */
+  #encodedLocal: { readonly snapshot: Snapshot, readonly sm: StateMachine } | undefined
+  #encodingLocal = false
+  /** A snapshot encoded for a follower (the core asked), until the core takes it. */
+  #prepared: { readonly snapshot: Snapshot, readonly drop: () => void } | undefined
+  #preparing = false
   #ticks = 0
   #lastTickMs: number | undefined
   #snapshotsInstalled = 0
@@ -194,13 +202,15 @@ export class Peer extends EventEmitter {
     const opts = resolveOptions(options)
     const log = options.log ?? consoleLogger(`zkpeer[${opts.id}]`)
     const env = options.env ?? systemEnv(log)
+    // A VolatileStorage of our own can never be reopened, so it need not keep snapshot bytes.
     const storage = options.storage ??
       (options.dataDir !== undefined ? diskStorage(options.dataDir, { sync: opts.sync, log })
         : options.db !== undefined ? new LevelStorage({ db: options.db, sync: opts.sync, log })
-          : new VolatileStorage())
+          : new VolatileStorage({ keepSnapshots: false }))
     const recovered = await storage.open()
     if (recovered.truncatedEntries > 0) log.warn('truncated a torn or corrupt log tail on start', { entries: recovered.truncatedEntries })
-    const sm = recovered.snapshotData === undefined ? new StateMachine() : StateMachine.restore(recovered.snapshotData)
+    const sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreBreathing(recovered.snapshotData, env)
+    let peer: Peer | undefined
     const core = new RaftCore({
       id: opts.id,
       voters: Object.keys(opts.ensemble),
@@ -209,8 +219,10 @@ export class Peer extends EventEmitter {
       random: (min, max) => env.random.intInclusive(min, max),
       durable: recovered,
       compactRetainEntries: retainedEntries(opts),
+      snapshotChunkBytes: SNAPSHOT_CHUNK_BYTES,
+      takeSnapshot: (minIndex) => peer!.#takeSnapshot(minIndex),
     })
-    const peer = new Peer(opts, env, log, core, storage, sm, options.superDigest)
+    peer = new Peer(opts, env, log, core, storage, sm, options.superDigest)
     peer.#appliedTerm = recovered.snapshot?.term ?? 0
     if (opts.listen !== undefined) {
       const factory = options.transport ?? transportForUrl(opts.listen)
@@ -377,6 +389,8 @@ export class Peer extends EventEmitter {
     if (this.#role === 'leader' && this.#voters.length > 1) await this.#handOffLeadership()
     this.#stopped = true
     this.#cancelTick()
+    this.#prepared?.drop()
+    this.#prepared = undefined
     this.emit('stopped')
     await this.#drained
     await this.#transport?.stop()
@@ -479,7 +493,7 @@ export class Peer extends EventEmitter {
         if (rd.snapshot !== undefined || rd.hardState !== undefined || rd.entries.length > 0) {
           await this.storage.write({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries })
         }
-        if (rd.snapshot !== undefined) this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
+        if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
         for (const m of messages) if (!isLeaderMessage(m)) this.#send(m.to, { k: 'raft', m })
         for (const e of rd.committed) this.#apply(e)
         for (const rs of rd.readStates) this.#onReadState(rs)
@@ -543,6 +557,7 @@ export class Peer extends EventEmitter {
     if (entry.index <= this.sm.appliedIndex) return
     const applied = this.sm.apply(entry)
     this.#appliedTerm = entry.term
+    this.#logBytesSinceSnapshot += entry.data.length
     this.#dispatch(applied)
   }
 
@@ -655,9 +670,17 @@ export class Peer extends EventEmitter {
     local.session.end(state, moved)
   }
 
-  #installSnapshot (data: Uint8Array, term: number): void {
+  /**
+   * Replaces the state machine with a snapshot from the leader. Decoded in steps between which
+   * the event loop runs (heartbeats, reads on the old state); nothing is applied meanwhile,
+   * since this runs inside the Ready loop.
+   */
+  async #installSnapshot (data: Uint8Array, term: number): Promise<void> {
     const since = this.sm.appliedIndex
-    this.sm = StateMachine.restore(data)
+    const t0 = this.env.clock.monotonicMs()
+    this.sm = await restoreBreathing(data, this.env)
+    const decodeMs = Math.round(this.env.clock.monotonicMs() - t0)
+    this.#logBytesSinceSnapshot = 0
     // The changes in between were never applied one by one: tell watches what they missed
     // before any pending write of theirs settles below.
     const tree = this.sm.tree
@@ -685,20 +708,100 @@ export class Peer extends EventEmitter {
       }
       local.pending.splice(0, local.pending.length, ...local.pending.filter((q) => q.seq >= record.nextSeq))
     }
-    this.log.info('installed a snapshot from the leader', { index: this.sm.appliedIndex })
+    this.log.info('installed a snapshot from the leader', { index: this.sm.appliedIndex, bytes: data.length, decodeMs })
   }
 
+  /**
+   * Snapshots when the log since the last snapshot is long enough: by entries, grown with the
+   * tree, so snapshots cost about two znodes per entry (half the tree, not all of it: under
+   * creates alone the tree grows as fast as the log, and a full tree's worth of entries since
+   * the last snapshot would never come). A storage that keeps no snapshot bytes is compacted
+   * more often, and also by bytes, since that costs nothing: a few big entries (multis) would
+   * otherwise pile up in memory. (Snapshotting a durable storage by bytes too, at half the last
+   * snapshot, shortened restarts but its writes of tens of MB into LevelDB stalled the log's
+   * fsyncs for over 10 s in a bulk load on a busy machine; left to the storage's next form.)
+   */
   async #maybeSnapshot (): Promise<void> {
+    const encoded = this.#encodedLocal
+    if (encoded !== undefined) {
+      this.#encodedLocal = undefined
+      // A snapshot installed from the leader meanwhile supersedes it.
+      if (encoded.sm === this.sm) {
+        const retained = this.core.compact(encoded.snapshot.meta)
+        await this.storage.compact(encoded.snapshot, retained)
+      }
+    }
     const since = this.sm.appliedIndex - this.#snapshotIndex
-    // Grow the interval with the tree, so snapshots cost about two znodes per entry. Half the
-    // tree, not all of it: under creates alone the tree grows as fast as the log, and a full
-    // tree's worth of entries since the last snapshot would never come.
-    if (since < Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2)) return
+    if (since === 0 || this.#encodingLocal) return
+    // A storage that keeps no snapshot bytes (our own VolatileStorage: nothing can reopen it)
+    // is compacted without encoding the tree, so there is no cost to amortize.
+    const volatile = this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots ? this.storage : undefined
+    const due = volatile !== undefined
+      ? since >= this.opts.snapshotEntries || this.#logBytesSinceSnapshot >= VOLATILE_COMPACT_LOG_BYTES
+      : since >= Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2)
+    if (!due) return
     const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
-    const data = this.sm.snapshot()
-    this.core.compact(meta, data)
-    await this.storage.compact({ meta, data }, retainedEntries(this.opts))
     this.#snapshotIndex = meta.index
+    this.#logBytesSinceSnapshot = 0
+    if (volatile !== undefined) {
+      volatile.compactLog(meta, this.core.compact(meta))
+      return
+    }
+    // Encoded in the background from a copy of the state as of now, so that this loop keeps
+    // sending heartbeats and applying meanwhile; a later turn stores it (above).
+    const sm = this.sm
+    this.#encodingLocal = true
+    this.#encodeBreathing(sm, 'local snapshot').then((data) => {
+      this.#encodingLocal = false
+      if (data === undefined) return
+      this.#encodedLocal = { snapshot: { meta, data }, sm }
+    }, (err: unknown) => this.#fail(err))
+  }
+
+  /**
+   * The core's snapshot source (a follower needs entries the log no longer has): a snapshot
+   * encoded for it at an index of at least `minIndex`, once one is ready; until then, starts
+   * encoding one in the background from the state as of now and answers undefined. The core
+   * holds the bytes only while streaming them; one not taken soon is dropped.
+   */
+  #takeSnapshot (minIndex: number): Snapshot | undefined {
+    const prepared = this.#prepared
+    this.#prepared = undefined
+    prepared?.drop()
+    if (prepared !== undefined && prepared.snapshot.meta.index >= minIndex) return prepared.snapshot
+    if (this.#preparing) return undefined
+    this.#preparing = true
+    const sm = this.sm
+    const meta = { index: sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
+    this.#encodeBreathing(sm, 'snapshot for a follower').then((data) => {
+      this.#preparing = false
+      if (data === undefined || sm !== this.sm) return
+      const snapshot = { meta, data }
+      const drop = this.env.clock.after(PREPARED_SNAPSHOT_TTL_MS, () => {
+        if (this.#prepared?.snapshot === snapshot) this.#prepared = undefined
+      })
+      this.#prepared = { snapshot, drop }
+    }, (err: unknown) => this.#fail(err))
+    return undefined
+  }
+
+  /**
+   * Encodes `sm` as it is now, in steps with a turn of the event loop between them; undefined
+   * if the peer stopped meanwhile.
+   */
+  async #encodeBreathing (sm: StateMachine, what: string): Promise<Uint8Array | undefined> {
+    const t0 = this.env.clock.monotonicMs()
+    const index = sm.appliedIndex
+    const steps = sm.snapshotSteps(SNAPSHOT_NODES_PER_STEP)
+    for (;;) {
+      if (this.#stopped) return undefined
+      const r = steps.next()
+      if (r.done === true) {
+        this.log.info(`encoded a ${what}`, { index, bytes: r.value.length, ms: Math.round(this.env.clock.monotonicMs() - t0) })
+        return r.value
+      }
+      await new Promise<void>((resolve) => { this.env.clock.after(0, resolve) })
+    }
   }
 
   // ── proposing ─────────────────────────────────────────────────────────────────────────────
@@ -949,6 +1052,32 @@ export class Peer extends EventEmitter {
     if (this.#stopping) throw new ZkError('CONNECTIONLOSS', `peer ${this.id} is stopped`)
   }
 
+}
+
+/** Log bytes after which a storage that keeps no snapshot bytes is compacted. */
+const VOLATILE_COMPACT_LOG_BYTES = 8 << 20
+/**
+ * Snapshot chunks sent to a follower. One chunk is in flight at a time, so each costs a round
+ * trip through both event loops: 4 MiB (well under the transports' 16 MiB frames) makes a
+ * million-znode snapshot some 50 round trips instead of 700 at the core's default.
+ */
+const SNAPSHOT_CHUNK_BYTES = 4 << 20
+/** Znodes decoded or encoded between two turns of the event loop (some 10-30 ms). */
+const SNAPSHOT_NODES_PER_STEP = 20_000
+/** A snapshot encoded for a follower is dropped if the core has not taken it by then. */
+const PREPARED_SNAPSHOT_TTL_MS = 10_000
+
+/**
+ * Restores a state machine from snapshot bytes in steps, letting the event loop run between
+ * them (timers, sockets), so that a large snapshot does not stall heartbeats and handshakes.
+ */
+async function restoreBreathing (data: Uint8Array, env: Env): Promise<StateMachine> {
+  const steps = StateMachine.restoreSteps(data, SNAPSHOT_NODES_PER_STEP)
+  for (;;) {
+    const r = steps.next()
+    if (r.done === true) return r.value
+    await new Promise<void>((resolve) => { env.clock.after(0, resolve) })
+  }
 }
 
 /**

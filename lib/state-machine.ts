@@ -24,6 +24,8 @@ export type Applied =
   | { readonly t: 'reap', readonly path: string, readonly result: ApplyResult }
 
 const snapshotPackr = new Packr({ useRecords: false, mapsAsObjects: true })
+/** Version 5: the tree's column-store format (ZKT4) and movable sessions (owner epoch, password). Older snapshots are not read. */
+const SNAPSHOT_VERSION = 5
 
 /** The tree and the session table, advanced one committed entry at a time. */
 export class StateMachine {
@@ -103,32 +105,57 @@ export class StateMachine {
 
   /**
    * Serializes the whole state for a consensus snapshot: a u32 length, a small msgpack header
-   * (version, position, sessions), then the tree's own bytes appended as they are — wrapping
-   * them in msgpack would copy the largest part once more.
+   * (version, position, sessions), then the tree's own bytes, which the tree writes into the
+   * same buffer after the header — wrapping them in msgpack, or concatenating, would copy the
+   * largest part once more.
    */
   snapshot (): Uint8Array {
+    return this.tree.snapshot(this.#header())
+  }
+
+  /**
+   * {@link snapshot} of the state as it is at this call, encoded in steps of at most
+   * `nodesPerStep` znodes while the state machine may move on (see DataTree.snapshotSteps).
+   */
+  snapshotSteps (nodesPerStep: number): Generator<void, Uint8Array, void> {
+    return this.tree.snapshotSteps(nodesPerStep, this.#header())
+  }
+
+  /** The u32 length and msgpack header that precede the tree's bytes. */
+  #header (): Uint8Array {
     const header = snapshotPackr.pack({
-      v: 4,
+      v: SNAPSHOT_VERSION,
       appliedIndex: this.appliedIndex,
       lastTimeMs: this.lastTimeMs,
       sessions: this.sessions.toRows(),
     })
-    const tree = this.tree.snapshot()
-    const out = new Uint8Array(4 + header.length + tree.length)
-    new DataView(out.buffer).setUint32(0, header.length)
-    out.set(header, 4)
-    out.set(tree, 4 + header.length)
-    return out
+    const prefix = new Uint8Array(4 + header.length)
+    new DataView(prefix.buffer).setUint32(0, header.length)
+    prefix.set(header, 4)
+    return prefix
   }
 
-  /** Rebuilds a state machine from {@link snapshot}'s output. */
+  /** Rebuilds a state machine from {@link snapshot}'s output. Throws on corrupt input. */
   static restore (data: Uint8Array): StateMachine {
+    const steps = StateMachine.restoreSteps(data, Number.MAX_SAFE_INTEGER)
+    for (;;) {
+      const r = steps.next()
+      if (r.done === true) return r.value
+    }
+  }
+
+  /**
+   * Like {@link restore}, in steps of at most `nodesPerStep` znodes, so that the host can let
+   * its event loop run between them; the last `next()` returns the state machine. `data` must
+   * not change until then.
+   */
+  static * restoreSteps (data: Uint8Array, nodesPerStep: number): Generator<void, StateMachine, void> {
     const headerBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0)
     const s = snapshotPackr.unpack(data.subarray(4, 4 + headerBytes)) as {
       v: number, appliedIndex: number, lastTimeMs: number, sessions: SessionRow[]
     }
-    assert(s.v === 4, `unknown snapshot version ${s.v}`)
-    const tree = DataTree.fromSnapshot(data.subarray(4 + headerBytes))
+    assert(s.v === SNAPSHOT_VERSION, `unknown snapshot version ${s.v}`)
+    const tree = yield * DataTree.fromSnapshotSteps(data.subarray(4 + headerBytes), nodesPerStep)
     return new StateMachine(tree, SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
   }
 }

@@ -50,6 +50,18 @@ export interface RaftCoreConfig {
   readonly maxInflightBytes?: number
   /** Bytes per InstallSnapshot chunk; one chunk is in flight per follower. Default 256 KiB. */
   readonly snapshotChunkBytes?: number
+  /**
+   * Called, synchronously from `ready()`, when a follower needs entries this log no longer
+   * holds: returns a snapshot of the host's state machine at an applied index of at least
+   * `minIndex` (`meta.term` that entry's term), or undefined when none is ready yet. Then the
+   * host prepares one (encoding a large state takes a while, and should not block it), and the
+   * core asks again each time it next has something for that follower (every heartbeat
+   * answer). The core keeps no snapshot bytes of its own: it pins the returned one only while
+   * followers are streaming it (one serves every follower that needs it meanwhile), so that
+   * between transfers no copy of the state sits in memory. Required once the log was compacted
+   * or restored from a snapshot and a follower falls behind it.
+   */
+  readonly takeSnapshot?: (minIndex: number) => Snapshot | undefined
   /** Proposals appended but not committed (leader) or waiting to be forwarded (follower) before `propose` refuses. Default 100,000. */
   readonly maxUncommittedEntries?: number
   /**
@@ -58,6 +70,13 @@ export interface RaftCoreConfig {
    * snapshot. Default 5,000.
    */
   readonly compactRetainEntries?: number
+  /**
+   * …and at most this many bytes of entry data: a few big entries (multis) must not keep
+   * hundreds of MB of log in memory beside the state they built. A leader keeps more, up to
+   * 4 × `maxInflightBytes`, while an active follower still needs them, so that a follower
+   * merely behind in the pipeline is not sent a snapshot. Default 4 MiB.
+   */
+  readonly compactRetainBytes?: number
   /** ReadIndex requests waiting before `readIndex` refuses. Default 10,000. */
   readonly maxPendingReads?: number
   /** Adds expensive invariant checks after every call (the simulator turns this on). */
@@ -126,6 +145,7 @@ export class RaftCore {
   private readonly maxUncommittedEntries: number
   private readonly maxPendingReads: number
   private readonly compactRetainEntries: number
+  private readonly compactRetainBytes: number
   private readonly paranoid: boolean
 
   protected term: number
@@ -163,8 +183,9 @@ export class RaftCore {
   private outbox: Message[] = []
   private forwardBuf: Uint8Array[] = []
   private readStates: ReadState[] = []
-  /** Latest snapshot (host's or received), streamed to followers that need it. */
-  private snapshot: Snapshot | undefined
+  private readonly takeSnapshot: ((minIndex: number) => Snapshot | undefined) | undefined
+  /** Index of the host's latest snapshot (local or received); older ones are ignored. */
+  private snapshotIndex: number
   /** A received snapshot the host must still persist and install. */
   private pendingSnapshot: Snapshot | undefined = undefined
   private incoming: IncomingSnapshot | undefined = undefined
@@ -193,17 +214,16 @@ export class RaftCore {
     this.maxUncommittedEntries = cfg.maxUncommittedEntries ?? 100_000
     this.maxPendingReads = cfg.maxPendingReads ?? 10_000
     this.compactRetainEntries = cfg.compactRetainEntries ?? 5_000
+    this.compactRetainBytes = cfg.compactRetainBytes ?? 4 << 20
     assert(this.snapshotChunkBytes >= 1, 'snapshot chunks carry bytes')
     this.paranoid = cfg.paranoid ?? false
 
     const d = cfg.durable
     this.term = d.hardState.term
     this.vote = d.hardState.vote
+    this.takeSnapshot = cfg.takeSnapshot
     this.log = new RaftLog(d.snapshot, d.entries, d.hardState.commit)
-    if (d.snapshot !== undefined) {
-      assert(d.snapshotData !== undefined, 'durable snapshot comes with its data')
-      this.snapshot = { meta: d.snapshot, data: d.snapshotData }
-    }
+    this.snapshotIndex = this.log.snapIndex
     // The host restores its state machine from the snapshot and re-applies the rest.
     this.applied = this.log.snapIndex
     this.matchScratch = new Array<number>(this.voters.length).fill(0)
@@ -334,21 +354,36 @@ export class RaftCore {
   }
 
   /**
-   * The host snapshotted its state machine at `meta.index` (at most what it has applied and
-   * advanced): the core streams this snapshot to followers that need entries it no longer has,
-   * and forgets its entries up to `meta.index - compactRetainEntries`. Snapshots not newer than
-   * the current one are ignored.
+   * The host stored a snapshot of its state machine at `meta.index` (at most what it has
+   * applied and advanced): the core forgets its entries before it except the last
+   * `compactRetainEntries`, themselves cut to `compactRetainBytes` of data. A follower that
+   * needs earlier entries is then sent a snapshot from `takeSnapshot`. Snapshots not newer than
+   * the current one are ignored. Returns how many entries before `meta.index` were kept, for
+   * the host to keep as many in its storage.
    */
-  compact (meta: SnapshotMeta, data: Uint8Array): void {
+  compact (meta: SnapshotMeta): number {
     assert(meta.index <= this.applied, 'a snapshot covers only applied entries')
-    if (this.snapshot !== undefined && meta.index <= this.snapshot.meta.index) return
+    if (meta.index <= this.snapshotIndex) return meta.index - this.log.snapIndex
     assert(meta.index <= this.log.snapIndex || this.log.term(meta.index) === meta.term, 'snapshot term matches the log')
-    this.snapshot = { meta, data }
-    const upTo = meta.index - this.compactRetainEntries
+    this.snapshotIndex = meta.index
+    const floor = Math.max(this.log.snapIndex, meta.index - this.compactRetainEntries)
+    let needed = meta.index
+    if (this.role === 'leader') {
+      for (const pr of this.progressList) if (pr.id !== this.id && pr.recentActive) needed = Math.min(needed, pr.match)
+    }
+    let upTo = meta.index
+    let bytes = 0
+    while (upTo > floor) {
+      bytes += this.log.entry(upTo).data.length
+      const keep = bytes <= this.compactRetainBytes || (upTo > needed && bytes <= 4 * this.maxInflightBytes)
+      if (!keep) break
+      upTo--
+    }
     if (upTo > this.log.snapIndex) {
       this.log.compact({ index: upTo, term: this.log.term(upTo), voters: meta.voters })
     }
     this.checkInvariants()
+    return meta.index - upTo
   }
 
   // ---------------------------------------------------------------- Ready
@@ -775,7 +810,7 @@ export class RaftCore {
       return
     }
     this.log.restore(snap.meta)
-    this.snapshot = snap
+    this.snapshotIndex = index
     this.pendingSnapshot = snap
   }
 
@@ -854,9 +889,10 @@ export class RaftCore {
       const prev = pr.next - 1
       const prevTerm = log.term(prev)
       if (prevTerm < 0) {
-        // The follower needs entries we compacted away.
-        const snap = this.snapshot
-        assert(snap !== undefined, 'a compacted log has a snapshot')
+        // The follower needs entries we compacted away; it stays in probe until the host has
+        // a snapshot ready, and heartbeat answers bring it back here.
+        const snap = this.snapshotToSend()
+        if (snap === undefined) return
         pr.becomeSnapshot(snap)
         continue
       }
@@ -875,6 +911,23 @@ export class RaftCore {
       pr.next = lastSent + 1
       pr.inflights.add(lastSent, bytes)
     }
+  }
+
+  /**
+   * A snapshot to stream: one already being streamed to another follower if it is still
+   * recent enough (the entries after it are in the log), else the host's, if it has one ready.
+   */
+  private snapshotToSend (): Snapshot | undefined {
+    for (const other of this.progressList) {
+      if (other.snap !== undefined && other.snap.meta.index >= this.log.snapIndex) return other.snap
+    }
+    assert(this.takeSnapshot !== undefined, 'a core whose log was compacted has a snapshot source')
+    const snap = this.takeSnapshot(this.log.snapIndex)
+    if (snap === undefined) return undefined
+    assert(snap.meta.index <= this.applied, 'the host snapshots only what it has applied')
+    assert(snap.meta.index >= this.log.snapIndex, 'a snapshot from the host is at least the compaction point')
+    assert(snap.meta.term === this.log.term(snap.meta.index), 'snapshot term matches the log')
+    return snap
   }
 
   private sendSnapshotChunks (pr: Progress): void {

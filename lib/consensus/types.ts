@@ -93,9 +93,4 @@ export interface DurableState {
   readonly snapshot: SnapshotMeta | undefined
   /** Entries after the snapshot, contiguous. */
   readonly entries: readonly Entry[]
-  /**
-   * The bytes of the stored snapshot. Required when `snapshot` is set: a core that becomes
-   * leader streams them to followers whose log is behind it.
-   */
-  readonly snapshotData?: Uint8Array
 }

@@ -19,10 +19,11 @@ export class AclTable {
   readonly #byList = new Map<readonly ACL[], Entry>()
 
   /**
-   * Returns the shared, frozen list equal to `acl` (entry by entry, in order) and counts one
-   * more reference to it. The caller must {@link release} it when the node stops using it.
+   * Returns the shared, frozen list equal to `acl` (entry by entry, in order) and counts `refs`
+   * more references to it (one per node that will use it). The caller must {@link release}
+   * each when its node stops using it.
    */
-  intern (acl: readonly ACL[]): readonly ACL[] {
+  intern (acl: readonly ACL[], refs = 1): readonly ACL[] {
     const key = keyOf(acl)
     let entry = this.#byKey.get(key)
     if (entry === undefined) {
@@ -31,7 +32,7 @@ export class AclTable {
       this.#byKey.set(key, entry)
       this.#byList.set(frozen, entry)
     }
-    entry.refs++
+    entry.refs += refs
     return entry.acl
   }
 
@@ -61,6 +62,12 @@ export class AclTable {
       this.#byList.delete(shared)
       this.#byKey.delete(entry.key)
     }
+  }
+
+  /** Forgets every list (the tree is replacing all its nodes at once). */
+  clear (): void {
+    this.#byKey.clear()
+    this.#byList.clear()
   }
 
   /** Number of distinct lists held (for tests and status). */

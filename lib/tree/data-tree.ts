@@ -5,9 +5,9 @@
  * randomness: zxid, time and session come in with each txn, so replicas that apply the same
  * txns hold equal trees.
  *
- * Invariants: every node but `/` has its parent in the map and is in the parent's `children`;
- * a plain ephemeral has no children; `creates` ≥ numChildren; the indexes hold exactly the
- * nodes of their kind. A failed op or multi leaves all of this untouched (multi undoes its
+ * Invariants: every node but `/` has its parent in the store and is in the parent's child
+ * list; a plain ephemeral has no children; the indexes hold exactly
+ * the nodes of their kind. A failed op or multi leaves all of this untouched (multi undoes its
  * tentative changes in reverse order).
  */
 
@@ -16,10 +16,10 @@ import { badArguments, Codes, ZkError, type ErrorCode, type OpErrorResult } from
 import { aclForReader, checkAcl, fixupAcl } from './acl.js'
 import { AclTable } from './acl-table.js'
 import { pathProblem, parentOf, validatePath } from './path.js'
-import { decodeTree, encodeTree } from './snapshot.js'
+import { decodeTree, decodeTreeSteps, encodeTree, encodeTreeSteps, type DecodedTree } from './snapshot.js'
 import type { ApplyContext, ApplyResult, TreeTxn } from './txn.js'
 import { CreateMode, Ids, Perms, type ACL, type Id, type OpResult, type Stat, type TreeChange, type WriteOp } from './types.js'
-import { NodeKind, ZNode, type NodeKindValue } from './znode.js'
+import { NONE, NodeKind, ZNodeStore, type NewZNode, type NodeKindValue } from './znode-store.js'
 
 /** Largest TTL ZooKeeper can encode (2⁴⁰−1 ms). */
 export const MAX_TTL_MS = 2 ** 40 - 1
@@ -54,7 +54,7 @@ function errorResult (code: ErrorCode): OpErrorResult {
 
 /** The znode tree. See the module comment for its invariants. */
 export class DataTree {
-  #nodes = new Map<string, ZNode>()
+  #nodes = new ZNodeStore()
   readonly #acls = new AclTable()
   /** Plain ephemerals by owning session. */
   readonly #ephemerals = new Map<bigint, Set<string>>()
@@ -71,16 +71,17 @@ export class DataTree {
    * world:anyone READ, aversion −1). Every other stat field is 0, all data empty.
    */
   constructor () {
-    const open = this.#acls.intern(Ids.OPEN_ACL_UNSAFE)
-    const system = (path: string, acl: readonly ACL[], aversion: number): void => {
-      this.#nodes.set(path, new ZNode('', acl, 0, 0, 0, 0, 0, 0, aversion, 0, NodeKind.PERSISTENT, 0, 0n))
-    }
-    system('/', open, 0)
-    system('/zookeeper', this.#acls.intern(Ids.OPEN_ACL_UNSAFE), 0)
-    system('/zookeeper/quota', this.#acls.intern(Ids.OPEN_ACL_UNSAFE), 0)
-    system('/zookeeper/config', this.#acls.intern(Ids.READ_ACL_UNSAFE), -1)
-    this.#nodes.get('/')!.children = new Set(['/zookeeper'])
-    this.#nodes.get('/zookeeper')!.children = new Set(['/zookeeper/quota', '/zookeeper/config'])
+    const nodes = this.#nodes
+    const system = (path: string, acl: readonly ACL[], aversion: number): number => nodes.add(path, {
+      data: '', acl: this.#acls.intern(acl), czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0,
+      version: 0, aversion, creates: 0, kind: NodeKind.PERSISTENT, ttlMs: 0, owner: 0n,
+    })
+    const root = system('/', Ids.OPEN_ACL_UNSAFE, 0)
+    const zookeeper = system('/zookeeper', Ids.OPEN_ACL_UNSAFE, 0)
+    nodes.link(root, zookeeper)
+    // Linked last first, so the list reads quota, config (each link goes to the head).
+    nodes.link(zookeeper, system('/zookeeper/config', Ids.READ_ACL_UNSAFE, -1))
+    nodes.link(zookeeper, system('/zookeeper/quota', Ids.OPEN_ACL_UNSAFE, 0))
   }
 
   // ---------------------------------------------------------------- writes
@@ -176,21 +177,25 @@ export class DataTree {
     const acl = fixupAcl(op.acl, ctx.authIds, path)
     if (acl instanceof ZkError) return acl
     if (!sequential && path === '/') return new ZkError('NODEEXISTS', 'the root always exists', path)
+    const nodes = this.#nodes
     const parentPath = parentOf(sequential ? path + '1' : path)
-    const parent = this.#nodes.get(parentPath)
+    const parent = nodes.id(parentPath)
     if (parent === undefined) return new ZkError('NONODE', `parent ${parentPath} does not exist`, path)
-    if (!checkAcl(parent.acl, Perms.CREATE, ctx.authIds)) return new ZkError('NOAUTH', `no CREATE permission on ${parentPath}`, path)
-    if (parent.creates >= MAX_CREATES) {
+    if (!checkAcl(nodes.acl(parent), Perms.CREATE, ctx.authIds)) return new ZkError('NOAUTH', `no CREATE permission on ${parentPath}`, path)
+    const creates = nodes.creates(parent)
+    if (creates >= MAX_CREATES) {
       return badArguments(`${parentPath} has had 2^31-1 children created; its create counter (cversion, sequence numbers) cannot advance`, path)
     }
-    const finalPath = sequential ? path + String(parent.creates).padStart(10, '0') : path
-    if (this.#nodes.has(finalPath)) return new ZkError('NODEEXISTS', undefined, finalPath)
-    if (parent.kind === NodeKind.EPHEMERAL) return new ZkError('NOCHILDRENFOREPHEMERALS', `${parentPath} is ephemeral`, path)
+    const finalPath = sequential ? path + String(creates).padStart(10, '0') : path
+    if (nodes.id(finalPath) !== undefined) return new ZkError('NODEEXISTS', undefined, finalPath)
+    if (nodes.kind(parent) === NodeKind.EPHEMERAL) return new ZkError('NOCHILDRENFOREPHEMERALS', `${parentPath} is ephemeral`, path)
 
-    const node = new ZNode(asLatin1(op.data), this.#acls.intern(acl), ctx.zxid, ctx.zxid, ctx.zxid, ctx.timeMs, ctx.timeMs,
-      0, 0, 0, kind, kind === NodeKind.TTL ? op.ttlMs! : 0, kind === NodeKind.EPHEMERAL ? ctx.sessionId : 0n)
-    this.#insertNode(finalPath, node, parentPath, parent)
-    return { type: 'create', path: finalPath, stat: node.stat() }
+    const id = this.#insertNode(finalPath, {
+      data: asLatin1(op.data), acl: this.#acls.intern(acl), czxid: ctx.zxid, mzxid: ctx.zxid, pzxid: ctx.zxid,
+      ctime: ctx.timeMs, mtime: ctx.timeMs, version: 0, aversion: 0, creates: 0, kind,
+      ttlMs: kind === NodeKind.TTL ? op.ttlMs! : 0, owner: kind === NodeKind.EPHEMERAL ? ctx.sessionId : 0n,
+    }, parentPath, parent)
+    return { type: 'create', path: finalPath, stat: nodes.stat(id) }
   }
 
   /** Delete (§5): BADARGUMENTS(special) → NONODE(parent) → NOAUTH → NONODE → BADVERSION → NOTEMPTY. */
@@ -200,14 +205,16 @@ export class DataTree {
     if (problem !== undefined) return badArguments(problem, typeof path === 'string' ? path : undefined)
     if (!isVersion(op.version)) return badArguments('version must be a 32-bit integer', path)
     if (undeletable.has(path)) return badArguments('system nodes cannot be deleted', path)
+    const nodes = this.#nodes
     const parentPath = parentOf(path)
-    const parent = this.#nodes.get(parentPath)
+    const parent = nodes.id(parentPath)
     if (parent === undefined) return new ZkError('NONODE', undefined, path)
-    if (!checkAcl(parent.acl, Perms.DELETE, ctx.authIds)) return new ZkError('NOAUTH', `no DELETE permission on ${parentPath}`, path)
-    const node = this.#nodes.get(path)
+    if (!checkAcl(nodes.acl(parent), Perms.DELETE, ctx.authIds)) return new ZkError('NOAUTH', `no DELETE permission on ${parentPath}`, path)
+    const node = nodes.id(path)
     if (node === undefined) return new ZkError('NONODE', undefined, path)
-    if (op.version !== -1 && op.version !== node.version) return new ZkError('BADVERSION', `expected version ${op.version}, node has ${node.version}`, path)
-    if (node.children !== null) return new ZkError('NOTEMPTY', `${node.children.size} children`, path)
+    const version = nodes.version(node)
+    if (op.version !== -1 && op.version !== version) return new ZkError('BADVERSION', `expected version ${op.version}, node has ${version}`, path)
+    if (nodes.numChildren(node) > 0) return new ZkError('NOTEMPTY', `${nodes.numChildren(node)} children`, path)
     this.#removeNode(path, ctx.zxid)
     return { type: 'delete' }
   }
@@ -217,20 +224,24 @@ export class DataTree {
     const node = this.#writable(op.path, op.version, Perms.WRITE, ctx)
     if (node instanceof ZkError) return node
     if (!(op.data instanceof Uint8Array)) return badArguments('data must be a Uint8Array', op.path)
-    if (op.version !== -1 && op.version !== node.version) return new ZkError('BADVERSION', `expected version ${op.version}, node has ${node.version}`, op.path)
-    const { data, version, mzxid, mtime } = node
+    const nodes = this.#nodes
+    const version = nodes.version(node)
+    if (op.version !== -1 && op.version !== version) return new ZkError('BADVERSION', `expected version ${op.version}, node has ${version}`, op.path)
+    const data = nodes.data(node)
+    const mzxid = nodes.mzxid(node)
+    const mtime = nodes.mtime(node)
     this.#undo?.push(() => {
-      node.data = data
-      node.version = version
-      node.mzxid = mzxid
-      node.mtime = mtime
+      nodes.setData(node, data)
+      nodes.setVersion(node, version)
+      nodes.setMzxid(node, mzxid)
+      nodes.setMtime(node, mtime)
     })
-    node.data = asLatin1(op.data)
-    node.version = (version + 1) | 0 // Java int arithmetic: wraps after 2^31 updates
-    node.mzxid = ctx.zxid
-    node.mtime = ctx.timeMs
-    this.#changes.push({ type: 'NodeDataChanged', path: op.path, acl: node.acl })
-    return { type: 'setData', stat: node.stat() }
+    nodes.setData(node, asLatin1(op.data))
+    nodes.setVersion(node, (version + 1) | 0) // Java int arithmetic: wraps after 2^31 updates
+    nodes.setMzxid(node, ctx.zxid)
+    nodes.setMtime(node, ctx.timeMs)
+    this.#changes.push({ type: 'NodeDataChanged', path: op.path, acl: nodes.acl(node) })
+    return { type: 'setData', stat: nodes.stat(node) }
   }
 
   /** setACL (§5): INVALIDACL → NONODE → NOAUTH(ADMIN) → BADVERSION on aversion. Fires no watch. */
@@ -240,41 +251,43 @@ export class DataTree {
     if (!isVersion(op.version)) return badArguments('version must be a 32-bit integer', op.path)
     const acl = fixupAcl(op.acl, ctx.authIds, op.path)
     if (acl instanceof ZkError) return acl
-    const node = this.#nodes.get(op.path)
+    const nodes = this.#nodes
+    const node = nodes.id(op.path)
     if (node === undefined) return new ZkError('NONODE', undefined, op.path)
-    if (!checkAcl(node.acl, Perms.ADMIN, ctx.authIds)) return new ZkError('NOAUTH', 'no ADMIN permission', op.path)
-    if (op.version !== -1 && op.version !== node.aversion) return new ZkError('BADVERSION', `expected aversion ${op.version}, node has ${node.aversion}`, op.path)
-    const old = node.acl
-    const oldAversion = node.aversion
-    node.acl = this.#acls.intern(acl)
+    const old = nodes.acl(node)
+    const oldAversion = nodes.aversion(node)
+    if (!checkAcl(old, Perms.ADMIN, ctx.authIds)) return new ZkError('NOAUTH', 'no ADMIN permission', op.path)
+    if (op.version !== -1 && op.version !== oldAversion) return new ZkError('BADVERSION', `expected aversion ${op.version}, node has ${oldAversion}`, op.path)
+    const now = this.#acls.intern(acl)
+    nodes.setAcl(node, now)
     this.#acls.release(old)
-    node.aversion = (oldAversion + 1) | 0
-    const now = node.acl
+    nodes.setAversion(node, (oldAversion + 1) | 0)
     this.#undo?.push(() => {
       this.#acls.retain(old)
       this.#acls.release(now)
-      node.acl = old
-      node.aversion = oldAversion
+      nodes.setAcl(node, old)
+      nodes.setAversion(node, oldAversion)
     })
-    return { type: 'setACL', stat: node.stat() }
+    return { type: 'setACL', stat: nodes.stat(node) }
   }
 
   /** check (§6): NONODE → NOAUTH(READ) → BADVERSION; version −1 only tests existence. */
   #check (op: Extract<WriteOp, { op: 'check' }>, ctx: ApplyContext): OpResult | ZkError {
     const node = this.#writable(op.path, op.version, Perms.READ, ctx)
     if (node instanceof ZkError) return node
-    if (op.version !== -1 && op.version !== node.version) return new ZkError('BADVERSION', `expected version ${op.version}, node has ${node.version}`, op.path)
+    const version = this.#nodes.version(node)
+    if (op.version !== -1 && op.version !== version) return new ZkError('BADVERSION', `expected version ${op.version}, node has ${version}`, op.path)
     return { type: 'check' }
   }
 
   /** Shared prefix of setData and check: path, version shape, NONODE, then the ACL. */
-  #writable (path: string, version: number, perm: number, ctx: ApplyContext): ZNode | ZkError {
+  #writable (path: string, version: number, perm: number, ctx: ApplyContext): number | ZkError {
     const problem = pathProblem(path)
     if (problem !== undefined) return badArguments(problem, typeof path === 'string' ? path : undefined)
     if (!isVersion(version)) return badArguments('version must be a 32-bit integer', path)
-    const node = this.#nodes.get(path)
+    const node = this.#nodes.id(path)
     if (node === undefined) return new ZkError('NONODE', undefined, path)
-    if (!checkAcl(node.acl, perm, ctx.authIds)) return new ZkError('NOAUTH', `no ${perm === Perms.WRITE ? 'WRITE' : 'READ'} permission`, path)
+    if (!checkAcl(this.#nodes.acl(node), perm, ctx.authIds)) return new ZkError('NOAUTH', `no ${perm === Perms.WRITE ? 'WRITE' : 'READ'} permission`, path)
     return node
   }
 
@@ -287,120 +300,127 @@ export class DataTree {
     const problem = pathProblem(path)
     if (problem !== undefined) return badArguments(problem, typeof path === 'string' ? path : undefined)
     if (undeletable.has(path)) return badArguments('system nodes cannot be deleted', path)
-    const node = this.#nodes.get(path)
+    const nodes = this.#nodes
+    const node = nodes.id(path)
     if (node === undefined) return new ZkError('NONODE', undefined, path)
-    if (node.children !== null) return new ZkError('NOTEMPTY', `${node.children.size} children`, path)
-    if (node.kind !== NodeKind.CONTAINER && node.kind !== NodeKind.TTL) return new ZkError('BADVERSION', 'only containers and TTL nodes are reaped', path)
+    if (nodes.numChildren(node) > 0) return new ZkError('NOTEMPTY', `${nodes.numChildren(node)} children`, path)
+    const kind = nodes.kind(node)
+    if (kind !== NodeKind.CONTAINER && kind !== NodeKind.TTL) return new ZkError('BADVERSION', 'only containers and TTL nodes are reaped', path)
     this.#removeNode(path, ctx.zxid)
     return { type: 'delete' }
   }
 
   // ------------------------------------------------------- mutation primitives (undoable)
 
-  #insertNode (path: string, node: ZNode, parentPath: string, parent: ZNode): void {
-    const { pzxid } = parent
-    this.#nodes.set(path, node)
-    ;(parent.children ??= new Set()).add(path)
-    parent.creates++
-    parent.pzxid = node.czxid
-    this.#index(path, node)
-    this.#changes.push({ type: 'NodeCreated', path, acl: node.acl }, { type: 'NodeChildrenChanged', path: parentPath, acl: parent.acl })
+  /** Adds a node under `parent` (first in its child list) and returns its id. */
+  #insertNode (path: string, fields: NewZNode, parentPath: string, parent: number): number {
+    const nodes = this.#nodes
+    const pzxid = nodes.pzxid(parent)
+    const id = nodes.add(path, fields)
+    nodes.link(parent, id)
+    nodes.setCreates(parent, nodes.creates(parent) + 1)
+    nodes.setPzxid(parent, fields.czxid)
+    this.#index(path, fields.kind, fields.owner)
+    this.#changes.push({ type: 'NodeCreated', path, acl: fields.acl }, { type: 'NodeChildrenChanged', path: parentPath, acl: nodes.acl(parent) })
     this.#undo?.push(() => {
-      this.#unindex(path, node)
-      this.#acls.release(node.acl)
-      this.#nodes.delete(path)
-      parent.children!.delete(path)
-      if (parent.children!.size === 0) parent.children = null
-      parent.creates--
-      parent.pzxid = pzxid
+      this.#unindex(path, fields.kind, fields.owner)
+      this.#acls.release(fields.acl)
+      nodes.unlink(parent, id)
+      nodes.remove(id)
+      nodes.setCreates(parent, nodes.creates(parent) - 1)
+      nodes.setPzxid(parent, pzxid)
     })
+    return id
   }
 
   /** Deletes an existing childless node; the caller has done every check. */
   #removeNode (path: string, zxid: number): void {
-    const node = this.#nodes.get(path)
+    const nodes = this.#nodes
+    const node = nodes.id(path)
     assert(node !== undefined, 'only existing nodes are removed')
-    assert(node.children === null, 'only childless nodes are removed')
+    assert(nodes.numChildren(node) === 0, 'only childless nodes are removed')
     const parentPath = parentOf(path)
-    const parent = this.#nodes.get(parentPath)
-    assert(parent?.children != null, 'a node is in its parent\'s children')
-    const { pzxid } = parent
-    this.#nodes.delete(path)
-    parent.children.delete(path)
-    if (parent.children.size === 0) parent.children = null
-    parent.pzxid = zxid
-    this.#unindex(path, node)
-    this.#acls.release(node.acl)
-    this.#changes.push({ type: 'NodeDeleted', path, acl: node.acl }, { type: 'NodeChildrenChanged', path: parentPath, acl: parent.acl })
+    const parent = nodes.id(parentPath)
+    assert(parent !== undefined, 'a node\'s parent exists')
+    const pzxid = nodes.pzxid(parent)
+    const fields = nodes.fields(node)
+    const after = nodes.unlink(parent, node)
+    nodes.remove(node)
+    nodes.setPzxid(parent, zxid)
+    this.#unindex(path, fields.kind, fields.owner)
+    this.#acls.release(fields.acl)
+    this.#changes.push({ type: 'NodeDeleted', path, acl: fields.acl }, { type: 'NodeChildrenChanged', path: parentPath, acl: nodes.acl(parent) })
     this.#undo?.push(() => {
-      this.#acls.retain(node.acl)
-      this.#index(path, node)
-      this.#nodes.set(path, node)
-      ;(parent.children ??= new Set()).add(path)
-      parent.pzxid = pzxid
+      this.#acls.retain(fields.acl)
+      this.#index(path, fields.kind, fields.owner)
+      // Undo runs newest first, so the freed id is the store's next and the old neighbours are back.
+      const again = nodes.add(path, fields)
+      assert(again === node, 'an undone removal gets its id back')
+      nodes.link(parent, node, after)
+      nodes.setPzxid(parent, pzxid)
     })
   }
 
-  #index (path: string, node: ZNode): void {
-    switch (node.kind) {
+  #index (path: string, kind: NodeKindValue, owner: bigint): void {
+    switch (kind) {
       case NodeKind.EPHEMERAL: {
-        let mine = this.#ephemerals.get(node.owner)
-        if (mine === undefined) this.#ephemerals.set(node.owner, mine = new Set())
+        let mine = this.#ephemerals.get(owner)
+        if (mine === undefined) this.#ephemerals.set(owner, mine = new Set())
         mine.add(path)
         break
       }
       case NodeKind.CONTAINER: this.#containers.add(path); break
       case NodeKind.TTL: this.#ttls.add(path); break
       case NodeKind.PERSISTENT: break
-      default: unreachable(node.kind, 'unknown node kind')
+      default: unreachable(kind, 'unknown node kind')
     }
   }
 
-  #unindex (path: string, node: ZNode): void {
-    switch (node.kind) {
+  #unindex (path: string, kind: NodeKindValue, owner: bigint): void {
+    switch (kind) {
       case NodeKind.EPHEMERAL: {
-        const mine = this.#ephemerals.get(node.owner)
+        const mine = this.#ephemerals.get(owner)
         assert(mine?.delete(path) === true, 'an ephemeral is indexed under its owner')
-        if (mine.size === 0) this.#ephemerals.delete(node.owner)
+        if (mine.size === 0) this.#ephemerals.delete(owner)
         break
       }
       case NodeKind.CONTAINER: this.#containers.delete(path); break
       case NodeKind.TTL: this.#ttls.delete(path); break
       case NodeKind.PERSISTENT: break
-      default: unreachable(node.kind, 'unknown node kind')
+      default: unreachable(kind, 'unknown node kind')
     }
   }
 
   // ---------------------------------------------------------------- reads
 
   /** The node at a valid path after the ACL check; throws BADARGUMENTS, NONODE or NOAUTH. */
-  #readable (path: string, perm: number, authIds: readonly Id[]): ZNode {
+  #readable (path: string, perm: number, authIds: readonly Id[]): number {
     // Every stored path was validated when its node was created, so only a miss needs the
     // check (to tell a malformed path from a missing node); hot reads skip it.
-    const node = this.#nodes.get(path)
+    const node = this.#nodes.id(path)
     if (node === undefined) {
       validatePath(path)
       throw new ZkError('NONODE', undefined, path)
     }
-    if (!checkAcl(node.acl, perm, authIds)) throw new ZkError('NOAUTH', undefined, path)
+    if (!checkAcl(this.#nodes.acl(node), perm, authIds)) throw new ZkError('NOAUTH', undefined, path)
     return node
   }
 
   /** A node's data (a fresh copy) and stat. Needs READ; throws NONODE / NOAUTH / BADARGUMENTS. */
   getData (path: string, authIds: readonly Id[]): { data: Buffer, stat: Stat } {
     const node = this.#readable(path, Perms.READ, authIds)
-    return { data: Buffer.from(node.data, 'latin1'), stat: node.stat() }
+    return { data: Buffer.from(this.#nodes.data(node), 'latin1'), stat: this.#nodes.stat(node) }
   }
 
   /** A node's stat, or null when it does not exist. READ is checked only if it exists (ZOOKEEPER-2590). */
   exists (path: string, authIds: readonly Id[]): Stat | null {
-    const node = this.#nodes.get(path)
+    const node = this.#nodes.id(path)
     if (node === undefined) {
       validatePath(path)
       return null
     }
-    if (!checkAcl(node.acl, Perms.READ, authIds)) throw new ZkError('NOAUTH', undefined, path)
-    return node.stat()
+    if (!checkAcl(this.#nodes.acl(node), Perms.READ, authIds)) throw new ZkError('NOAUTH', undefined, path)
+    return this.#nodes.stat(node)
   }
 
   /** Children's names, sorted by UTF-16 code unit. Needs READ; throws NONODE / NOAUTH. */
@@ -411,9 +431,11 @@ export class DataTree {
   /** Like {@link getChildren}, with the node's stat (ZooKeeper's getChildren2). */
   getChildrenAndStat (path: string, authIds: readonly Id[]): { children: string[], stat: Stat } {
     const node = this.#readable(path, Perms.READ, authIds)
+    const nodes = this.#nodes
     const cut = path === '/' ? 1 : path.length + 1
-    const children = node.children === null ? [] : Array.from(node.children, (p) => p.slice(cut)).sort()
-    return { children, stat: node.stat() }
+    const children: string[] = []
+    for (let c = nodes.firstChild(node); c !== NONE; c = nodes.nextSibling(c)) children.push(nodes.path(c).slice(cut))
+    return { children: children.sort(), stat: nodes.stat(node) }
   }
 
   /**
@@ -422,7 +444,7 @@ export class DataTree {
    */
   getACL (path: string, authIds: readonly Id[]): { acl: ACL[], stat: Stat } {
     const node = this.#readable(path, Perms.READ | Perms.ADMIN, authIds)
-    return { acl: aclForReader(node.acl, authIds), stat: node.stat() }
+    return { acl: aclForReader(this.#nodes.acl(node), authIds), stat: this.#nodes.stat(node) }
   }
 
   /**
@@ -432,13 +454,15 @@ export class DataTree {
   getAllChildrenNumber (path: string, authIds: readonly Id[]): number {
     const node = this.#readable(path, Perms.READ, authIds)
     if (path === '/') return this.#nodes.size - 1
+    const nodes = this.#nodes
     let count = 0
-    const stack: ZNode[] = [node]
+    const stack: number[] = [node]
     while (stack.length > 0) {
       const n = stack.pop()!
-      if (n.children === null) continue
-      count += n.children.size
-      for (const c of n.children) stack.push(this.#nodes.get(c)!)
+      for (let c = nodes.firstChild(n); c !== NONE; c = nodes.nextSibling(c)) {
+        count++
+        stack.push(c)
+      }
     }
     return count
   }
@@ -466,13 +490,14 @@ export class DataTree {
    */
   dueForReaping (nowMs: number): string[] {
     const due: string[] = []
+    const nodes = this.#nodes
     for (const p of this.#containers) {
-      const n = this.#nodes.get(p)!
-      if (n.children === null && n.creates > 0) due.push(p)
+      const n = nodes.id(p)!
+      if (nodes.numChildren(n) === 0 && nodes.creates(n) > 0) due.push(p)
     }
     for (const p of this.#ttls) {
-      const n = this.#nodes.get(p)!
-      if (n.children === null && nowMs - n.mtime > n.ttlMs) due.push(p)
+      const n = nodes.id(p)!
+      if (nodes.numChildren(n) === 0 && nowMs - nodes.mtime(n) > nodes.ttlMs(n)) due.push(p)
     }
     return due.sort()
   }
@@ -480,34 +505,53 @@ export class DataTree {
   // ---------------------------------------------------------------- snapshots
 
   /**
-   * The whole tree as compact bytes (see snapshot.ts). Equal trees give equal bytes when
-   * their nodes were created in the same order.
+   * The whole tree as compact bytes (see snapshot.ts), after `prefix` (a caller's header,
+   * written into the same buffer). Replicas that applied the same txns give equal bytes.
    */
-  snapshot (): Uint8Array {
-    return encodeTree(this.#nodes)
+  snapshot (prefix?: Uint8Array): Uint8Array {
+    return encodeTree(this.#nodes, prefix)
+  }
+
+  /**
+   * {@link snapshot} in steps of at most `nodesPerStep` znodes, of the tree as it is at this
+   * call: its columns are copied now (a fraction of the encoding's cost), so the tree may keep
+   * changing between steps. The last `next()` returns the bytes.
+   */
+  snapshotSteps (nodesPerStep: number, prefix?: Uint8Array): Generator<void, Uint8Array, void> {
+    const root = this.#nodes.id('/')
+    assert(root !== undefined, 'a tree has a root')
+    return encodeTreeSteps({ store: this.#nodes.frozenCopy(), root, count: this.#nodes.size, prefix, nodesPerStep })
   }
 
   /** Rebuilds a tree, indexes and ACL table from {@link snapshot}'s bytes. Throws on corrupt input. */
   static fromSnapshot (bytes: Uint8Array): DataTree {
-    const tree = new DataTree()
-    tree.#load(decodeTree(bytes))
-    return tree
+    return DataTree.#adopt(decodeTree(bytes))
   }
 
-  /** Adopts a decoded node map (no copy: a second million-entry map would double the load time). */
-  #load (nodes: Map<string, ZNode>): void {
-    for (const n of this.#nodes.values()) this.#acls.release(n.acl)
-    this.#nodes = nodes
-    // Decoded nodes share one array per distinct ACL; intern each once, then count by identity
-    // (keying every node's ACL would dominate the load time of a large tree).
+  /**
+   * Like {@link fromSnapshot}, in steps: each `next()` decodes at most `nodesPerStep` nodes
+   * (a host yields to its event loop in between); the last returns the tree. `bytes` must not
+   * change until then.
+   */
+  static * fromSnapshotSteps (bytes: Uint8Array, nodesPerStep: number): Generator<void, DataTree, void> {
+    return DataTree.#adopt(yield * decodeTreeSteps(bytes, nodesPerStep))
+  }
+
+  /** A tree over a decoded store: interns its ACL lists and rebuilds the kind indexes. */
+  static #adopt (decoded: DecodedTree): DataTree {
+    const tree = new DataTree()
+    const nodes = decoded.store
+    tree.#nodes = nodes
+    tree.#acls.clear()
+    // Decoded nodes share one array per distinct ACL: intern each once with all its uses.
     const interned = new Map<readonly ACL[], readonly ACL[]>()
-    for (const [path, node] of nodes) {
-      const shared = interned.get(node.acl)
-      if (shared === undefined) interned.set(node.acl, node.acl = this.#acls.intern(node.acl))
-      else this.#acls.retain(node.acl = shared)
-      if (node.kind !== NodeKind.PERSISTENT) this.#index(path, node)
+    for (const [acl, uses] of decoded.aclUses) interned.set(acl, tree.#acls.intern(acl, uses))
+    for (const [path, id] of nodes.entries()) {
+      nodes.setAcl(id, interned.get(nodes.acl(id))!)
+      const kind = nodes.kind(id)
+      if (kind !== NodeKind.PERSISTENT) tree.#index(path, kind, nodes.owner(id))
     }
-    assert(nodes.has('/'), 'a snapshot holds the root')
+    return tree
   }
 
   /**
@@ -515,24 +559,28 @@ export class DataTree {
    * Throws AssertionError on the first violation.
    */
   checkInvariants (): void {
+    const nodes = this.#nodes
     let ephemerals = 0
-    for (const [path, node] of this.#nodes) {
-      if (path !== '/') {
-        const parent = this.#nodes.get(parentOf(path))
-        assert(parent?.children?.has(path) === true, `${path} is in its parent's children`)
+    let linked = 0
+    for (const [path, node] of nodes.entries()) {
+      assert(nodes.path(node) === path, `${path} maps to its own id`)
+      let children = 0
+      for (let c = nodes.firstChild(node); c !== NONE; c = nodes.nextSibling(c)) {
+        assert(parentOf(nodes.path(c)) === path, `child ${nodes.path(c)} is listed under its parent`)
+        children++
       }
-      if (node.children !== null) {
-        assert(node.children.size > 0, 'an empty children set is null')
-        assert(node.kind !== NodeKind.EPHEMERAL, 'ephemerals have no children')
-        for (const c of node.children) assert(this.#nodes.has(c), `child ${c} exists`)
-      }
-      if (node.kind === NodeKind.EPHEMERAL) {
+      assert(children === nodes.numChildren(node), `${path} counts its children`)
+      linked += children
+      const kind = nodes.kind(node)
+      if (children > 0) assert(kind !== NodeKind.EPHEMERAL, 'ephemerals have no children')
+      if (kind === NodeKind.EPHEMERAL) {
         ephemerals++
-        assert(this.#ephemerals.get(node.owner)?.has(path) === true, `${path} is indexed under its owner`)
+        assert(this.#ephemerals.get(nodes.owner(node))?.has(path) === true, `${path} is indexed under its owner`)
       }
-      assert(this.#containers.has(path) === (node.kind === NodeKind.CONTAINER), `${path} container index`)
-      assert(this.#ttls.has(path) === (node.kind === NodeKind.TTL), `${path} TTL index`)
+      assert(this.#containers.has(path) === (kind === NodeKind.CONTAINER), `${path} container index`)
+      assert(this.#ttls.has(path) === (kind === NodeKind.TTL), `${path} TTL index`)
     }
+    assert(linked === nodes.size - 1, 'every node but the root is in exactly one child list')
     let indexed = 0
     for (const s of this.#ephemerals.values()) indexed += s.size
     assert(indexed === ephemerals, 'the ephemeral index holds exactly the ephemerals')

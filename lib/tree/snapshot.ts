@@ -1,44 +1,107 @@
 /**
  * The tree's snapshot format: a hand-rolled little-endian binary layout, chosen over a generic
- * encoder because a million-znode tree must round-trip in well under 3 s and one pass with a
- * DataView is several times faster than building and encoding an object graph.
+ * encoder because a million-znode tree must round-trip in well under a second, and one pass
+ * over the store's columns with a DataView is many times faster than building and encoding an
+ * object graph.
  *
- *   header   "ZKT1" · u32 aclCount · acl* · u32 nodeCount · node*
+ *   tree     "ZKT4" · u32 aclCount · acl* · u32 nodeCount · node*
  *   acl      u32 entries · (i32 perms · str scheme · str id)*
- *   node     str path · u32 aclIndex · u8 kind · f64 czxid mzxid pzxid ctime mtime ·
+ *   node     str path · u32 parent · u32 aclIndex · u8 kind · f64 czxid mzxid pzxid ctime mtime ·
  *            i32 version aversion creates · [f64 ttlMs if TTL] · [i64 owner if ephemeral] ·
  *            u32 dataLength · data bytes
  *   str      u32 byteLength · UTF-8 bytes
  *
- * Nodes are written in map order, which always puts a parent before its children (a parent
- * must exist when a child is created, and undo re-inserts in reverse). Children sets are not
- * stored; decoding rebuilds them from the paths. Owns nothing beyond these two functions.
+ * Nodes are written breadth first from `/`, each child list in its stored order, so a parent
+ * always comes before its children and `parent` is the ordinal of the parent's record (the
+ * root's is 0xFFFFFFFF). ACL lists are numbered in order of first use. The bytes are thus a
+ * function of the tree's contents and sibling order only, equal on every replica that applied
+ * the same transactions. Decoding rebuilds the same sibling order.
+ *
+ * Decoding can be done in steps of a bounded number of nodes ({@link decodeTreeSteps}), so a
+ * host can yield to its event loop between them; this module itself never yields or waits.
  */
 
 import { assert } from '../assert.js'
 import type { ACL } from './types.js'
-import { NodeKind, ZNode, type NodeKindValue } from './znode.js'
+import { NONE, NodeKind, ZNodeStore, type NodeKindValue } from './znode-store.js'
 
-const MAGIC_BYTES = Buffer.from('ZKT1', 'latin1')
-const FIXED_NODE_BYTES = 4 + 4 + 1 + 5 * 8 + 3 * 4 + 8 + 8 + 4
+const MAGIC_BYTES = Buffer.from('ZKT4', 'latin1')
+const NO_PARENT = 0xFFFF_FFFF
+/** path length · parent · aclIndex · kind · 5 f64 · 3 i32 · (ttl or owner) · dataLength. */
+const FIXED_NODE_BYTES = 4 + 4 + 4 + 1 + 5 * 8 + 3 * 4 + 8 + 4
+/** Bytes of a node record after its path and before its optional fields. */
+const NODE_FIELDS_BYTES = 4 + 4 + 1 + 5 * 8 + 3 * 4
 
-/** Encodes every node of `nodes` (path → node) into one byte array. */
-export function encodeTree (nodes: ReadonlyMap<string, ZNode>): Uint8Array {
+/**
+ * Encodes every node of `store` into one byte array, after `prefix` (copied to its start, so a
+ * caller's header and the tree share one buffer instead of being concatenated afterwards).
+ */
+export function encodeTree (store: ZNodeStore, prefix?: Uint8Array): Uint8Array {
+  const root = store.id('/')
+  assert(root !== undefined, 'a tree has a root')
+  const steps = encodeTreeSteps({ store, root, count: store.size, prefix, nodesPerStep: Number.MAX_SAFE_INTEGER })
+  for (;;) {
+    const r = steps.next()
+    if (r.done === true) return r.value
+  }
+}
+
+/** What {@link encodeTreeSteps} encodes. */
+export interface EncodeSource {
+  /** The nodes; a frozen copy when the live store moves on between steps. */
+  readonly store: ZNodeStore
+  /** The id of `/` in `store`. */
+  readonly root: number
+  /** How many nodes are reachable from `root`. */
+  readonly count: number
+  /** Bytes copied to the start of the output (a caller's header). */
+  readonly prefix?: Uint8Array
+  /** Nodes handled per step: each `next()` does at most about this much work. */
+  readonly nodesPerStep: number
+}
+
+/**
+ * {@link encodeTree} in steps: each `next()` handles at most `nodesPerStep` nodes (twice over:
+ * one pass orders them and bounds the size, one writes), and the last returns the bytes.
+ * `source.store` must not change until then.
+ */
+export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8Array, void> {
+  const { store, root, count, nodesPerStep } = source
+  const prefix = source.prefix ?? new Uint8Array(0)
+  assert(nodesPerStep >= 1, 'a step encodes at least one node')
+  // Breadth-first order, with each record's parent ordinal, and a size bound on the way.
+  const order = new Int32Array(count)
+  const parentOf = new Uint32Array(count)
   const aclIndex = new Map<readonly ACL[], number>()
   const acls: Array<readonly ACL[]> = []
-  let bound = 4 + 4 + 4
-  for (const [path, node] of nodes) {
-    if (!aclIndex.has(node.acl)) {
-      aclIndex.set(node.acl, acls.length)
-      acls.push(node.acl)
+  let bound = prefix.length + 4 + 4 + 4
+  order[0] = root
+  parentOf[0] = NO_PARENT
+  let filled = 1
+  for (let k = 0; k < filled; k++) {
+    if (k > 0 && k % nodesPerStep === 0) yield
+    const id = order[k]!
+    const acl = store.acl(id)
+    if (!aclIndex.has(acl)) {
+      aclIndex.set(acl, acls.length)
+      acls.push(acl)
       bound += 4
-      for (const a of node.acl) bound += 4 + 8 + 3 * (a.id.scheme.length + a.id.id.length)
+      for (const a of acl) bound += 4 + 8 + 3 * (a.id.scheme.length + a.id.id.length)
     }
-    bound += FIXED_NODE_BYTES + 3 * path.length + node.data.length
+    bound += FIXED_NODE_BYTES + 3 * store.path(id).length + store.data(id).length
+    for (let c = store.firstChild(id); c !== NONE; c = store.nextSibling(c)) {
+      assert(filled < count, 'no more nodes than counted are reachable')
+      order[filled] = c
+      parentOf[filled] = k
+      filled++
+    }
   }
+  assert(filled === count, 'every node is reachable from the root')
+
   const buf = Buffer.allocUnsafe(bound)
+  buf.set(prefix, 0)
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  let pos = MAGIC_BYTES.copy(buf, 0)
+  let pos = prefix.length + MAGIC_BYTES.copy(buf, prefix.length)
   const str = (s: string): void => {
     // Short ASCII strings (nearly every path) are copied inline: cheaper than a call into
     // Buffer.write per node. Anything else goes through the UTF-8 encoder.
@@ -63,37 +126,53 @@ export function encodeTree (nodes: ReadonlyMap<string, ZNode>): Uint8Array {
       str(a.id.id)
     }
   }
-  view.setUint32(pos, nodes.size, true); pos += 4
-  for (const [path, node] of nodes) {
-    str(path)
-    view.setUint32(pos, aclIndex.get(node.acl)!, true)
-    view.setUint8(pos + 4, node.kind)
-    view.setFloat64(pos + 5, node.czxid, true)
-    view.setFloat64(pos + 13, node.mzxid, true)
-    view.setFloat64(pos + 21, node.pzxid, true)
-    view.setFloat64(pos + 29, node.ctime, true)
-    view.setFloat64(pos + 37, node.mtime, true)
-    view.setInt32(pos + 45, node.version, true)
-    view.setInt32(pos + 49, node.aversion, true)
-    view.setInt32(pos + 53, node.creates, true)
-    pos += 57
-    if (node.kind === NodeKind.TTL) { view.setFloat64(pos, node.ttlMs, true); pos += 8 }
-    if (node.kind === NodeKind.EPHEMERAL) { view.setBigInt64(pos, node.owner, true); pos += 8 }
-    const n = node.data.length
+  view.setUint32(pos, count, true); pos += 4
+  for (let k = 0; k < count; k++) {
+    if (k % nodesPerStep === 0) yield
+    const id = order[k]!
+    str(store.path(id))
+    const kind = store.kind(id)
+    view.setUint32(pos, parentOf[k]!, true)
+    view.setUint32(pos + 4, aclIndex.get(store.acl(id))!, true)
+    view.setUint8(pos + 8, kind)
+    view.setFloat64(pos + 9, store.czxid(id), true)
+    view.setFloat64(pos + 17, store.mzxid(id), true)
+    view.setFloat64(pos + 25, store.pzxid(id), true)
+    view.setFloat64(pos + 33, store.ctime(id), true)
+    view.setFloat64(pos + 41, store.mtime(id), true)
+    view.setInt32(pos + 49, store.version(id), true)
+    view.setInt32(pos + 53, store.aversion(id), true)
+    view.setInt32(pos + 57, store.creates(id), true)
+    pos += NODE_FIELDS_BYTES
+    if (kind === NodeKind.TTL) { view.setFloat64(pos, store.ttlMs(id), true); pos += 8 }
+    if (kind === NodeKind.EPHEMERAL) { view.setBigInt64(pos, store.owner(id), true); pos += 8 }
+    const data = store.data(id)
+    const n = data.length
     view.setUint32(pos, n, true)
-    if (n > 128) buf.write(node.data, pos + 4, n, 'latin1')
-    else for (let i = 0; i < n; i++) buf[pos + 4 + i] = node.data.charCodeAt(i)
+    if (n > 128) buf.write(data, pos + 4, n, 'latin1')
+    else for (let i = 0; i < n; i++) buf[pos + 4 + i] = data.charCodeAt(i)
     pos += 4 + n
   }
   assert(pos <= bound, 'snapshot size bound holds')
   return buf.subarray(0, pos)
 }
 
-/** Decodes {@link encodeTree}'s bytes into path → node, children sets rebuilt. Throws on corrupt input. */
-export function decodeTree (bytes: Uint8Array): Map<string, ZNode> {
+/** A decoded tree: its nodes, and how many nodes use each distinct ACL list (for interning). */
+export interface DecodedTree {
+  readonly store: ZNodeStore
+  readonly aclUses: ReadonlyMap<readonly ACL[], number>
+}
+
+/**
+ * Decodes {@link encodeTree}'s bytes in steps: each `next()` decodes at most `nodesPerStep`
+ * nodes, and the last returns the tree. Throws (from `next()`) on corrupt input. `bytes` must
+ * not change until it is done.
+ */
+export function * decodeTreeSteps (bytes: Uint8Array, nodesPerStep: number): Generator<void, DecodedTree, void> {
+  assert(nodesPerStep >= 1, 'a step decodes at least one node')
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  assert(buf.length >= 12 && buf.subarray(0, 4).equals(MAGIC_BYTES), 'snapshot starts with ZKT1')
+  assert(buf.length >= 12 && buf.subarray(0, 4).equals(MAGIC_BYTES), 'snapshot starts with ZKT4')
   let pos = 4
   const need = (n: number): void => assert(pos + n <= buf.length, 'snapshot is truncated')
   const u32 = (): number => { need(4); const v = view.getUint32(pos, true); pos += 4; return v }
@@ -115,24 +194,33 @@ export function decodeTree (bytes: Uint8Array): Map<string, ZNode> {
     }
     acls.push(acl)
   }
-  const nodes = new Map<string, ZNode>()
+  const uses = new Uint32Array(acls.length)
   const count = u32()
-  for (let i = 0; i < count; i++) {
+  assert(count >= 1, 'a snapshot holds the root')
+  const store = new ZNodeStore()
+  store.reserve(count)
+  /** Last child linked under each record so far, so siblings keep their encoded order. */
+  const lastChild = new Int32Array(count).fill(NONE)
+  for (let k = 0; k < count; k++) {
+    if (k > 0 && k % nodesPerStep === 0) yield
     const path = str()
-    need(57)
-    const acl = acls[view.getUint32(pos, true)]
+    need(NODE_FIELDS_BYTES)
+    const parent = view.getUint32(pos, true)
+    const aclAt = view.getUint32(pos + 4, true)
+    const acl = acls[aclAt]
     assert(acl !== undefined, 'node ACL index is in range')
-    const kind = view.getUint8(pos + 4) as NodeKindValue
+    uses[aclAt]!++
+    const kind = view.getUint8(pos + 8) as NodeKindValue
     assert(kind <= NodeKind.TTL, 'node kind is known')
-    const czxid = view.getFloat64(pos + 5, true)
-    const mzxid = view.getFloat64(pos + 13, true)
-    const pzxid = view.getFloat64(pos + 21, true)
-    const ctime = view.getFloat64(pos + 29, true)
-    const mtime = view.getFloat64(pos + 37, true)
-    const version = view.getInt32(pos + 45, true)
-    const aversion = view.getInt32(pos + 49, true)
-    const creates = view.getInt32(pos + 53, true)
-    pos += 57
+    const czxid = view.getFloat64(pos + 9, true)
+    const mzxid = view.getFloat64(pos + 17, true)
+    const pzxid = view.getFloat64(pos + 25, true)
+    const ctime = view.getFloat64(pos + 33, true)
+    const mtime = view.getFloat64(pos + 41, true)
+    const version = view.getInt32(pos + 49, true)
+    const aversion = view.getInt32(pos + 53, true)
+    const creates = view.getInt32(pos + 57, true)
+    pos += NODE_FIELDS_BYTES
     let ttlMs = 0
     let owner = 0n
     if (kind === NodeKind.TTL) { need(8); ttlMs = view.getFloat64(pos, true); pos += 8 }
@@ -141,22 +229,30 @@ export function decodeTree (bytes: Uint8Array): Map<string, ZNode> {
     need(n)
     const data = n === 0 ? '' : buf.toString('latin1', pos, pos + n)
     pos += n
-    nodes.set(path, new ZNode(data, acl, czxid, mzxid, pzxid, ctime, mtime, version, aversion, creates, kind, ttlMs, owner))
+    const id = store.add(path, { data, acl, czxid, mzxid, pzxid, ctime, mtime, version, aversion, creates, kind, ttlMs, owner })
+    assert(id === k, 'a fresh store numbers nodes in order')
+    if (k === 0) {
+      assert(path === '/' && parent === NO_PARENT, 'the first node is the root')
+      continue
+    }
+    assert(parent < k, 'a parent comes before its children')
+    const parentPath = store.path(parent)
+    const cut = path.lastIndexOf('/')
+    assert(path.startsWith(parentPath) && cut === (parent === 0 ? 0 : parentPath.length), `snapshot holds the parent of ${path}`)
+    store.link(parent, id, lastChild[parent]!)
+    lastChild[parent] = id
   }
   assert(pos === buf.length, 'snapshot has no trailing bytes')
-  // Rebuild children. Siblings are usually adjacent in map order, so remember the last parent
-  // rather than slicing out every node's parent path.
-  let lastParentPath = ''
-  let lastParent: ZNode | undefined
-  for (const path of nodes.keys()) {
-    if (path === '/') continue
-    const cut = path.lastIndexOf('/')
-    if (lastParent === undefined || cut !== (lastParentPath === '/' ? 0 : lastParentPath.length) || !path.startsWith(lastParentPath)) {
-      lastParentPath = cut === 0 ? '/' : path.slice(0, cut)
-      lastParent = nodes.get(lastParentPath)
-      assert(lastParent !== undefined, `snapshot holds the parent of ${path}`)
-    }
-    ;(lastParent.children ??= new Set()).add(path)
+  const aclUses = new Map<readonly ACL[], number>()
+  for (let i = 0; i < acls.length; i++) if (uses[i]! > 0) aclUses.set(acls[i]!, uses[i]!)
+  return { store, aclUses }
+}
+
+/** Decodes {@link encodeTree}'s bytes in one go. Throws on corrupt input. */
+export function decodeTree (bytes: Uint8Array): DecodedTree {
+  const steps = decodeTreeSteps(bytes, Number.MAX_SAFE_INTEGER)
+  for (;;) {
+    const r = steps.next()
+    if (r.done === true) return r.value
   }
-  return nodes
 }

@@ -20,16 +20,33 @@ class Harness {
   readonly cores = new Map<string, RaftCore>()
   readonly applied = new Map<string, string[]>()
   readonly reads = new Map<string, ReadState[]>()
+  /** Term of each core's last applied entry, for the snapshots its host takes. */
+  readonly appliedTerm = new Map<string, number>()
   readonly cut = new Set<string>()
   private queue: Message[] = []
 
-  constructor (readonly ids: string[], opts: { compactRetainEntries?: number, snapshotChunkBytes?: number } = {}) {
+  /** takeSnapshot calls that answer "not ready yet" before the host has one (per core). */
+  readonly snapshotsNotReady = new Map<string, number>()
+
+  constructor (readonly ids: string[], opts: { compactRetainEntries?: number, snapshotChunkBytes?: number, snapshotDelayCalls?: number } = {}) {
+    const { snapshotDelayCalls = 0, ...coreOpts } = opts
     const rnd = seededRandom(42)
     for (const id of ids) {
       this.cores.set(id, new RaftCore({
         id, voters: ids, random: (a, b) => rnd.intInclusive(a, b), paranoid: true,
         durable: { hardState: { term: 0, vote: null, commit: 0 }, snapshot: undefined, entries: [] },
-        ...opts,
+        takeSnapshot: () => {
+          const waited = this.snapshotsNotReady.get(id) ?? 0
+          if (waited < snapshotDelayCalls) {
+            this.snapshotsNotReady.set(id, waited + 1)
+            return undefined
+          }
+          return {
+            meta: { index: this.core(id).status().applied, term: this.appliedTerm.get(id) ?? 0, voters: ids },
+            data: enc.encode(JSON.stringify(this.applied.get(id))),
+          }
+        },
+        ...coreOpts,
       }))
       this.applied.set(id, [])
       this.reads.set(id, [])
@@ -64,9 +81,15 @@ class Harness {
   }
 
   handle (id: string, core: RaftCore, rd: Ready): void {
-    if (rd.snapshot !== undefined) this.applied.set(id, JSON.parse(dec.decode(rd.snapshot.data)) as string[])
+    if (rd.snapshot !== undefined) {
+      this.applied.set(id, JSON.parse(dec.decode(rd.snapshot.data)) as string[])
+      this.appliedTerm.set(id, rd.snapshot.meta.term)
+    }
     for (const m of rd.messages) this.queue.push(m as Message)
-    for (const e of rd.committed) if (e.data.length > 0) this.applied.get(id)?.push(dec.decode(e.data))
+    for (const e of rd.committed) {
+      if (e.data.length > 0) this.applied.get(id)?.push(dec.decode(e.data))
+      this.appliedTerm.set(id, e.term)
+    }
     this.reads.get(id)?.push(...rd.readStates)
     core.advance(rd)
   }
@@ -257,8 +280,7 @@ t.test('a follower behind the compacted log gets the snapshot in chunks', async 
   h.settle()
   h.tick(1)
   const st = h.core(l).status()
-  const data = enc.encode(JSON.stringify(h.applied.get(l)))
-  h.core(l).compact({ index: st.applied, term: st.term, voters: h.ids }, data)
+  h.core(l).compact({ index: st.applied, term: st.term, voters: h.ids })
   h.cut.delete(f)
   // Appends lost while it was cut are declared lost after an election timeout, then re-probed.
   h.tick(15)
@@ -268,6 +290,22 @@ t.test('a follower behind the compacted log gets the snapshot in chunks', async 
   h.settle()
   h.tick(1)
   t.equal(h.applied.get(f)?.at(-1), 'after', 'and then from the log')
+})
+
+t.test('a host that has no snapshot ready yet is asked again on later heartbeats', async (t) => {
+  const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0, snapshotChunkBytes: 16, snapshotDelayCalls: 3 })
+  const l = h.elect()
+  const f = h.ids.find((id) => id !== l) ?? ''
+  h.cut.add(f)
+  for (let i = 0; i < 20; i++) h.core(l).propose(enc.encode(`e${i}`))
+  h.settle()
+  h.tick(1)
+  const st = h.core(l).status()
+  h.core(l).compact({ index: st.applied, term: st.term, voters: h.ids })
+  h.cut.delete(f)
+  h.tick(20)
+  t.equal(h.snapshotsNotReady.get(l), 3, 'asked until the host had one')
+  t.same(h.applied.get(f), h.applied.get(l), 'follower caught up through the snapshot')
 })
 
 t.test('a lagging follower with a conflicting suffix is repaired', async (t) => {

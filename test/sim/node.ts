@@ -85,9 +85,12 @@ export class SimNode {
       durable: {
         hardState: s.hardState,
         snapshot: s.snapshot?.meta,
-        snapshotData: s.snapshot?.data,
         entries: s.entries.slice(),
       },
+      takeSnapshot: () => ({
+        meta: { index: this.appliedIndex, term: this.appliedTerm, voters: this.settings.core.voters },
+        data: bytes.encode(JSON.stringify(this.keys)),
+      }),
     })
     this.keys = s.snapshot === undefined ? [] : decodeKeys(s.snapshot.data)
     this.appliedTerm = s.snapshot?.meta.term ?? 0
@@ -184,7 +187,7 @@ export class SimNode {
     this.snapIndex = index
     const meta: SnapshotMeta = { index, term: this.appliedTerm, voters: this.settings.core.voters }
     const data = bytes.encode(JSON.stringify(this.keys))
-    core.compact(meta, data)
+    core.compact(meta)
     this.disk.write((s) => {
       const base = s.snapshot?.meta.index ?? 0
       if (base >= index) return

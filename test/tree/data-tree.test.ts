@@ -117,9 +117,9 @@ t.test('create past the 2^31-1 create counter is refused', async (t) => {
   const { decodeTree, encodeTree } = await import('../../lib/tree/snapshot.js')
   const d = new Driver()
   d.ok(create('/big'))
-  const nodes = decodeTree(d.tree.snapshot())
-  nodes.get('/big')!.creates = 2 ** 31 - 2
-  const big = new Driver(DataTree.fromSnapshot(encodeTree(nodes)))
+  const { store } = decodeTree(d.tree.snapshot())
+  store.setCreates(store.id('/big')!, 2 ** 31 - 2)
+  const big = new Driver(DataTree.fromSnapshot(encodeTree(store)))
   t.equal(big.ok(create('/big/s-', { mode: CreateMode.PERSISTENT_SEQUENTIAL })), '/big/s-2147483646')
   const r = big.op(create('/big/s-', { mode: CreateMode.PERSISTENT_SEQUENTIAL }))
   t.ok(!r.ok && r.error.code === 'BADARGUMENTS' && /create counter/.test(r.error.message))

@@ -67,3 +67,31 @@ t.test('corrupt snapshots are refused', async (t) => {
   t.throws(() => DataTree.fromSnapshot(Buffer.concat([bytes, Buffer.from([0])])))
   t.throws(() => DataTree.fromSnapshot(Buffer.from('nope')))
 })
+
+t.test('decoding in steps yields between bounded batches and gives the same tree', async (t) => {
+  const d = new Driver()
+  for (let i = 0; i < 10; i++) d.ok(create(`/n${i}`, { data: `v${i}` }))
+  d.ok(create('/n3/child'))
+  d.ok(del('/n5'))
+  const bytes = d.tree.snapshot()
+  const steps = DataTree.fromSnapshotSteps(bytes, 4)
+  let yields = 0
+  let r = steps.next()
+  while (r.done !== true) {
+    yields++
+    r = steps.next()
+  }
+  t.equal(yields, Math.ceil(d.tree.nodeCount / 4) - 1, 'one pause per full batch')
+  r.value.checkInvariants()
+  t.same(dump(r.value), dump(d.tree))
+  t.same(Buffer.from(r.value.snapshot()), Buffer.from(bytes))
+})
+
+t.test('the header prefix is written before the tree bytes', async (t) => {
+  const d = new Driver()
+  d.ok(create('/a', { data: 'x' }))
+  const plain = Buffer.from(d.tree.snapshot())
+  const prefixed = Buffer.from(d.tree.snapshot(Uint8Array.from([1, 2, 3])))
+  t.same(prefixed.subarray(0, 3), Buffer.from([1, 2, 3]))
+  t.same(prefixed.subarray(3), plain)
+})

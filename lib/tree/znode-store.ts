@@ -1,0 +1,300 @@
+/**
+ * Where the tree keeps its znodes: column storage indexed by a small integer id, instead of one
+ * object per znode. A million znodes are then a handful of typed arrays and three plain arrays
+ * (paths, data, ACL references) rather than millions of objects, boxed numbers and Set entries:
+ * about half the memory, and nothing per znode for the garbage collector to trace but the two
+ * strings. Children are an intrusive doubly linked list (first child, next and previous
+ * sibling), so a child costs three int32 slots instead of an entry in a per-parent Set.
+ *
+ * Owns: the path → id map, every stat column, data, ACL references, TTLs and ephemeral owners,
+ * the sibling lists and the free list of ids. Knows nothing of ZooKeeper's rules (the DataTree
+ * enforces them) and never reorders siblings on its own: a child is linked at the head of its
+ * parent's list, or after a given sibling, so replicas that make the same calls in the same
+ * order hold the same lists (the snapshot encodes them in that order).
+ *
+ * Invariants: an id is live exactly while its path maps to it; a freed id's columns are reset
+ * before reuse; `numChildren(id)` is the length of its child list; ids are reused LIFO, which
+ * a multi's undo relies on (see {@link ZNodeStore.add}).
+ */
+
+import { assert } from '../assert.js'
+import type { ACL, Stat } from './types.js'
+
+/** What kind of node this is; decides ephemeralOwner, reaping and NOCHILDRENFOREPHEMERALS. */
+export const NodeKind = { PERSISTENT: 0, EPHEMERAL: 1, CONTAINER: 2, TTL: 3 } as const
+/** One of {@link NodeKind}'s values. */
+export type NodeKindValue = typeof NodeKind[keyof typeof NodeKind]
+
+/** "No node" in the sibling and child links. */
+export const NONE = -1
+
+// Float64 columns, interleaved per node so one node's stat sits in one cache line.
+const F_CZXID = 0
+const F_MZXID = 1
+const F_PZXID = 2
+const F_CTIME = 3
+const F_MTIME = 4
+const F_STRIDE = 5
+// Int32 columns, interleaved likewise.
+const I_VERSION = 0
+const I_AVERSION = 1
+/** C: children ever created under this node; drives cversion and the sequential suffix. */
+const I_CREATES = 2
+const I_NUM_CHILDREN = 3
+const I_FIRST_CHILD = 4
+const I_NEXT = 5
+const I_PREV = 6
+const I_STRIDE = 7
+
+const INITIAL_CAPACITY = 64
+
+/** The fields a new znode starts with; the rest (counts, links) start at zero/none. */
+export interface NewZNode {
+  readonly data: string
+  readonly acl: readonly ACL[]
+  readonly czxid: number
+  readonly mzxid: number
+  readonly pzxid: number
+  readonly ctime: number
+  readonly mtime: number
+  readonly version: number
+  readonly aversion: number
+  readonly creates: number
+  readonly kind: NodeKindValue
+  /** The TTL of a TTL node; ignored for other kinds. */
+  readonly ttlMs: number
+  /** The owning session of an ephemeral; ignored for other kinds. */
+  readonly owner: bigint
+}
+
+/** Column storage of znodes; see the module comment. Ids are only meaningful to one store. */
+export class ZNodeStore {
+  readonly #ids = new Map<string, number>()
+  #paths: Array<string | undefined> = []
+  /** Data as latin1 strings (one char per byte): immutable, byte-exact, one heap object each. */
+  #data: string[] = []
+  /** Interned ACL lists (the DataTree's AclTable), shared by reference. */
+  #acls: Array<readonly ACL[]> = []
+  #f64 = new Float64Array(INITIAL_CAPACITY * F_STRIDE)
+  #i32 = new Int32Array(INITIAL_CAPACITY * I_STRIDE)
+  #kind = new Uint8Array(INITIAL_CAPACITY)
+  readonly #ttlMs = new Map<number, number>()
+  readonly #owner = new Map<number, bigint>()
+  /** Freed ids, reused last-freed first. */
+  readonly #free: number[] = []
+  /** Ids handed out so far (live or freed); the columns hold at least this many. */
+  #used = 0
+
+  /** Number of live znodes. */
+  get size (): number {
+    return this.#ids.size
+  }
+
+  /** The id of the node at `path`, or undefined. */
+  id (path: string): number | undefined {
+    return this.#ids.get(path)
+  }
+
+  /** Live paths with their ids, in no particular order (the map's). */
+  entries (): IterableIterator<[string, number]> {
+    return this.#ids.entries()
+  }
+
+  /**
+   * Adds a node at `path` (which must be free) and returns its id, unlinked: the caller links
+   * it under its parent with {@link link}. Takes the most recently freed id, so undoing a
+   * removal (LIFO, after undoing everything since) gets the removed node's id back.
+   */
+  add (path: string, n: NewZNode): number {
+    const id = this.#free.length > 0 ? this.#free.pop()! : this.#grow()
+    const before = this.#ids.size
+    this.#ids.set(path, id)
+    // Checked by size rather than a lookup first: decoding a snapshot adds a million paths.
+    assert(this.#ids.size === before + 1, 'a path holds one node')
+    this.#paths[id] = path
+    this.#data[id] = n.data
+    this.#acls[id] = n.acl
+    const f = id * F_STRIDE
+    const f64 = this.#f64
+    f64[f + F_CZXID] = n.czxid
+    f64[f + F_MZXID] = n.mzxid
+    f64[f + F_PZXID] = n.pzxid
+    f64[f + F_CTIME] = n.ctime
+    f64[f + F_MTIME] = n.mtime
+    const i = id * I_STRIDE
+    const i32 = this.#i32
+    i32[i + I_VERSION] = n.version
+    i32[i + I_AVERSION] = n.aversion
+    i32[i + I_CREATES] = n.creates
+    i32[i + I_NUM_CHILDREN] = 0
+    i32[i + I_FIRST_CHILD] = NONE
+    i32[i + I_NEXT] = NONE
+    i32[i + I_PREV] = NONE
+    this.#kind[id] = n.kind
+    if (n.kind === NodeKind.TTL) this.#ttlMs.set(id, n.ttlMs)
+    if (n.kind === NodeKind.EPHEMERAL) this.#owner.set(id, n.owner)
+    return id
+  }
+
+  /** Removes an unlinked, childless node and frees its id. */
+  remove (id: number): void {
+    const path = this.#paths[id]
+    assert(path !== undefined, 'only live nodes are removed')
+    assert(this.numChildren(id) === 0, 'only childless nodes are removed')
+    this.#ids.delete(path)
+    this.#paths[id] = undefined
+    this.#data[id] = ''
+    this.#ttlMs.delete(id)
+    this.#owner.delete(id)
+    this.#free.push(id)
+  }
+
+  /** Makes room for `count` live nodes at once (a snapshot being decoded), so the columns grow once. */
+  reserve (count: number): void {
+    if (count > this.#kind.length) this.#resize(count)
+  }
+
+  #grow (): number {
+    const id = this.#used++
+    if (id >= this.#kind.length) this.#resize(this.#kind.length * 2)
+    return id
+  }
+
+  #resize (capacity: number): void {
+    const f64 = new Float64Array(capacity * F_STRIDE)
+    f64.set(this.#f64)
+    this.#f64 = f64
+    const i32 = new Int32Array(capacity * I_STRIDE)
+    i32.set(this.#i32)
+    this.#i32 = i32
+    const kind = new Uint8Array(capacity)
+    kind.set(this.#kind)
+    this.#kind = kind
+  }
+
+  /**
+   * Links `child` into `parent`'s children: right after `after`, or first when `after` is
+   * {@link NONE}. Counts the child; touches no stat field.
+   */
+  link (parent: number, child: number, after: number = NONE): void {
+    const i32 = this.#i32
+    const next = after === NONE ? i32[parent * I_STRIDE + I_FIRST_CHILD]! : i32[after * I_STRIDE + I_NEXT]!
+    i32[child * I_STRIDE + I_PREV] = after
+    i32[child * I_STRIDE + I_NEXT] = next
+    if (after === NONE) i32[parent * I_STRIDE + I_FIRST_CHILD] = child
+    else i32[after * I_STRIDE + I_NEXT] = child
+    if (next !== NONE) i32[next * I_STRIDE + I_PREV] = child
+    i32[parent * I_STRIDE + I_NUM_CHILDREN]!++
+  }
+
+  /** Unlinks `child` from `parent` and returns the sibling it followed ({@link NONE} if first), for {@link link} to undo. */
+  unlink (parent: number, child: number): number {
+    const i32 = this.#i32
+    const prev = i32[child * I_STRIDE + I_PREV]!
+    const next = i32[child * I_STRIDE + I_NEXT]!
+    if (prev === NONE) {
+      assert(i32[parent * I_STRIDE + I_FIRST_CHILD] === child, 'a first child is its parent\'s first')
+      i32[parent * I_STRIDE + I_FIRST_CHILD] = next
+    } else {
+      i32[prev * I_STRIDE + I_NEXT] = next
+    }
+    if (next !== NONE) i32[next * I_STRIDE + I_PREV] = prev
+    i32[child * I_STRIDE + I_PREV] = NONE
+    i32[child * I_STRIDE + I_NEXT] = NONE
+    i32[parent * I_STRIDE + I_NUM_CHILDREN]!--
+    return prev
+  }
+
+  /** First child of `id`, or {@link NONE}. */
+  firstChild (id: number): number { return this.#i32[id * I_STRIDE + I_FIRST_CHILD]! }
+  /** Next sibling of `id`, or {@link NONE}. */
+  nextSibling (id: number): number { return this.#i32[id * I_STRIDE + I_NEXT]! }
+  /** Number of children now. */
+  numChildren (id: number): number { return this.#i32[id * I_STRIDE + I_NUM_CHILDREN]! }
+
+  /** The node's full path. */
+  path (id: number): string {
+    const p = this.#paths[id]
+    assert(p !== undefined, 'a live node has a path')
+    return p
+  }
+
+  data (id: number): string { return this.#data[id]! }
+  setData (id: number, data: string): void { this.#data[id] = data }
+  acl (id: number): readonly ACL[] { return this.#acls[id]! }
+  setAcl (id: number, acl: readonly ACL[]): void { this.#acls[id] = acl }
+  kind (id: number): NodeKindValue { return this.#kind[id] as NodeKindValue }
+  ttlMs (id: number): number { return this.#ttlMs.get(id) ?? 0 }
+  owner (id: number): bigint { return this.#owner.get(id) ?? 0n }
+
+  czxid (id: number): number { return this.#f64[id * F_STRIDE + F_CZXID]! }
+  mzxid (id: number): number { return this.#f64[id * F_STRIDE + F_MZXID]! }
+  setMzxid (id: number, zxid: number): void { this.#f64[id * F_STRIDE + F_MZXID] = zxid }
+  pzxid (id: number): number { return this.#f64[id * F_STRIDE + F_PZXID]! }
+  setPzxid (id: number, zxid: number): void { this.#f64[id * F_STRIDE + F_PZXID] = zxid }
+  ctime (id: number): number { return this.#f64[id * F_STRIDE + F_CTIME]! }
+  mtime (id: number): number { return this.#f64[id * F_STRIDE + F_MTIME]! }
+  setMtime (id: number, ms: number): void { this.#f64[id * F_STRIDE + F_MTIME] = ms }
+  version (id: number): number { return this.#i32[id * I_STRIDE + I_VERSION]! }
+  setVersion (id: number, v: number): void { this.#i32[id * I_STRIDE + I_VERSION] = v }
+  aversion (id: number): number { return this.#i32[id * I_STRIDE + I_AVERSION]! }
+  setAversion (id: number, v: number): void { this.#i32[id * I_STRIDE + I_AVERSION] = v }
+  creates (id: number): number { return this.#i32[id * I_STRIDE + I_CREATES]! }
+  setCreates (id: number, c: number): void { this.#i32[id * I_STRIDE + I_CREATES] = c }
+
+  /**
+   * A copy of every column as it is now, for encoding a snapshot while this store moves on
+   * (strings are immutable, so they are shared, not copied). The copy answers reads by id
+   * ({@link firstChild}, {@link path}, {@link stat}…) only: it has no path map, so
+   * {@link id} finds nothing and {@link size} is 0; take the root's id and the node count from
+   * this store first.
+   */
+  frozenCopy (): ZNodeStore {
+    const copy = new ZNodeStore()
+    copy.#paths = this.#paths.slice()
+    copy.#data = this.#data.slice()
+    copy.#acls = this.#acls.slice()
+    copy.#f64 = this.#f64.slice(0, this.#used * F_STRIDE)
+    copy.#i32 = this.#i32.slice(0, this.#used * I_STRIDE)
+    copy.#kind = this.#kind.slice(0, this.#used)
+    for (const [id, ttl] of this.#ttlMs) copy.#ttlMs.set(id, ttl)
+    for (const [id, owner] of this.#owner) copy.#owner.set(id, owner)
+    copy.#used = this.#used
+    return copy
+  }
+
+  /** Everything {@link add} needs to recreate the node as it is now (to undo its removal). */
+  fields (id: number): NewZNode {
+    return {
+      data: this.data(id), acl: this.acl(id), czxid: this.czxid(id), mzxid: this.mzxid(id), pzxid: this.pzxid(id),
+      ctime: this.ctime(id), mtime: this.mtime(id), version: this.version(id), aversion: this.aversion(id),
+      creates: this.creates(id), kind: this.kind(id), ttlMs: this.ttlMs(id), owner: this.owner(id),
+    }
+  }
+
+  /**
+   * The Stat clients see: cversion is 2·C − numChildren (creates plus deletes), wrapped to 32
+   * bits as ZooKeeper's int arithmetic would; ephemeralOwner is non-zero only for plain
+   * ephemerals (containers and TTL nodes report 0, ZK-SEMANTICS §1).
+   */
+  stat (id: number): Stat {
+    const f = id * F_STRIDE
+    const i = id * I_STRIDE
+    const f64 = this.#f64
+    const i32 = this.#i32
+    const numChildren = i32[i + I_NUM_CHILDREN]!
+    return {
+      czxid: f64[f + F_CZXID]!,
+      mzxid: f64[f + F_MZXID]!,
+      pzxid: f64[f + F_PZXID]!,
+      ctime: f64[f + F_CTIME]!,
+      mtime: f64[f + F_MTIME]!,
+      version: i32[i + I_VERSION]!,
+      cversion: (2 * i32[i + I_CREATES]! - numChildren) | 0,
+      aversion: i32[i + I_AVERSION]!,
+      ephemeralOwner: this.#kind[id] === NodeKind.EPHEMERAL ? this.owner(id) : 0n,
+      dataLength: this.#data[id]!.length,
+      numChildren,
+    }
+  }
+}

@@ -26,7 +26,7 @@ import type { ApplyResult } from './tree/txn.js'
 import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
-import { diskStorage, LevelStorage, VolatileStorage } from '../storage/index.js'
+import { FileStorage, LevelStorage, VolatileStorage } from '../storage/index.js'
 import type { Storage } from '../storage/storage.js'
 import { transportForUrl } from '../transports/index.js'
 import type { Transport } from '../transports/transport.js'
@@ -186,7 +186,7 @@ export class Peer extends EventEmitter {
     const log = options.log ?? consoleLogger(`zkpeer[${opts.id}]`)
     const env = options.env ?? systemEnv(log)
     const storage = options.storage ??
-      (options.dataDir !== undefined ? diskStorage(options.dataDir, { sync: opts.sync, log })
+      (options.dataDir !== undefined ? new FileStorage({ dir: options.dataDir, sync: opts.sync, log })
         : options.db !== undefined ? new LevelStorage({ db: options.db, sync: opts.sync, log })
           : new VolatileStorage())
     const recovered = await storage.open()

@@ -1,0 +1,223 @@
+/**
+ * The files of `FileStorage`'s write-ahead log: numbered segments `wal-<seq>.log` in one
+ * directory, appended to one group commit at a time.
+ *
+ * Owns: creating, appending to, truncating, reading and deleting segment files, and the one
+ * file descriptor open for appending. Each append is one `writev` at the end of the newest
+ * segment followed by one `fdatasync`; a new segment is started (and the directory fsynced, so
+ * its name is durable too) when the newest has reached `segmentBytes`. A batch never spans two
+ * segments, so every segment but the newest ends with a completely synced batch.
+ *
+ * Invariants: segment numbers only grow; only the newest segment is written; an append's
+ * promise (or return) means its bytes and the segment's name are on disk. After a failed write
+ * or sync nothing here is trusted again (the page cache may have dropped the data: PostgreSQL's
+ * "fsyncgate"), so every later append throws the same error.
+ *
+ * Must not touch: what the bytes mean (see `wal-format.ts` and `wal-replay.ts`).
+ */
+import {
+  closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readdirSync, readSync, unlinkSync, writev, writevSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { assert } from '../lib/assert.js'
+import { syncDirectorySync } from './sync-directory.js'
+
+const NAME = /^wal-(\d{16})\.log$/
+
+/** Where an append landed: the segment and the byte offset of its first caller buffer. */
+export interface Placement {
+  readonly seq: number
+  readonly offset: number
+}
+
+/** The file name of segment `seq`. */
+export function segmentName (seq: number): string {
+  return `wal-${String(seq).padStart(16, '0')}.log`
+}
+
+/** The segment numbers present in `dir`, ascending. */
+export function listSegments (dir: string): number[] {
+  const seqs: number[] = []
+  for (const name of readdirSync(dir)) {
+    const match = NAME.exec(name)
+    if (match !== null) seqs.push(Number(match[1]))
+  }
+  return seqs.sort((a, b) => a - b)
+}
+
+/** Options of {@link WalSegments}. */
+export interface WalSegmentsOptions {
+  /** A new segment is started once the newest holds at least this many bytes. */
+  readonly segmentBytes: number
+  /**
+   * Records that must open every segment, so that deleting older segments loses nothing
+   * (the current hard state and the log's floor). Called when a segment is started.
+   */
+  readonly header: () => Buffer[]
+  /** Whether appends are fdatasynced. Off only for throwaway data: a machine crash loses them. */
+  readonly sync: boolean
+}
+
+/** The segment files of one log directory; see the module comment. */
+export class WalSegments {
+  readonly #dir: string
+  readonly #opts: WalSegmentsOptions
+  /** Every segment on disk, ascending. */
+  readonly #seqs: number[]
+  #fd: number | undefined
+  /** Bytes written to the newest segment: where the next append goes. */
+  #end = 0
+  #failure: Error | undefined
+
+  /**
+   * Takes over `dir` whose segments are `seqs` (from {@link listSegments}); appends continue
+   * in the newest at byte `end` (the end of what replay verified), or start a first segment.
+   */
+  constructor (dir: string, seqs: readonly number[], end: number, opts: WalSegmentsOptions) {
+    this.#dir = dir
+    this.#seqs = [...seqs]
+    this.#opts = opts
+    this.#end = end
+    const newest = this.#seqs[this.#seqs.length - 1]
+    if (newest !== undefined) this.#fd = openSync(join(dir, segmentName(newest)), 'r+')
+  }
+
+  /** The segments on disk, ascending (a copy). */
+  get seqs (): number[] { return [...this.#seqs] }
+
+  /**
+   * Appends `buffers` and syncs them, blocking the event loop for the write and the
+   * `fdatasync` (a fraction of a millisecond on a local SSD, less than a hop to the thread pool).
+   */
+  appendSync (buffers: readonly Buffer[]): Placement {
+    const at = this.#prepare()
+    try {
+      writevSync(at.fd, at.buffers(buffers), at.position)
+      if (this.#opts.sync) fdatasyncSync(at.fd)
+    } catch (err) {
+      throw this.#fail(err)
+    }
+    return at.done()
+  }
+
+  /** Appends `buffers` and syncs them on the thread pool, leaving the event loop free meanwhile. */
+  async append (buffers: readonly Buffer[]): Promise<Placement> {
+    const at = this.#prepare()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        writev(at.fd, at.buffers(buffers), at.position, (err) => { err === null ? resolve() : reject(err) })
+      })
+      if (this.#opts.sync) await new Promise<void>((resolve, reject) => { fdatasync(at.fd, (err) => { err === null ? resolve() : reject(err) }) })
+    } catch (err) {
+      throw this.#fail(err)
+    }
+    return at.done()
+  }
+
+  /**
+   * Reads `length` bytes of segment `seq` from `offset`, synchronously (so no segment can be
+   * deleted in the middle of a read).
+   */
+  read (seq: number, offset: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length)
+    const fd = openSync(join(this.#dir, segmentName(seq)), 'r')
+    try {
+      let done = 0
+      while (done < length) {
+        const n = readSync(fd, buf, done, length - done, offset + done)
+        assert(n > 0, 'a recorded position lies inside its segment')
+        done += n
+      }
+    } finally {
+      closeSync(fd)
+    }
+    return buf
+  }
+
+  /**
+   * Deletes the segments numbered below `seq`. Not synced: a deleted segment that comes back
+   * after a crash holds only records that later ones supersede, so replay ignores them.
+   */
+  deleteBelow (seq: number): void {
+    assert(seq <= (this.#seqs[this.#seqs.length - 1] ?? 0), 'the newest segment is never deleted')
+    while (this.#seqs.length > 0 && this.#seqs[0]! < seq) unlinkSync(join(this.#dir, segmentName(this.#seqs.shift()!)))
+  }
+
+  /**
+   * Cuts the log at byte `offset` of segment `seq`: that segment is truncated there and every
+   * later one deleted, durably. Used at open to remove a torn or damaged tail.
+   */
+  truncate (seq: number, offset: number): void {
+    this.#closeFd()
+    while (this.#seqs.length > 0 && this.#seqs[this.#seqs.length - 1]! > seq) {
+      unlinkSync(join(this.#dir, segmentName(this.#seqs.pop()!)))
+    }
+    assert(this.#seqs[this.#seqs.length - 1] === seq, 'truncating a segment that exists')
+    this.#fd = openSync(join(this.#dir, segmentName(seq)), 'r+')
+    ftruncateSync(this.#fd, offset)
+    fdatasyncSync(this.#fd)
+    syncDirectorySync(this.#dir)
+    this.#end = offset
+  }
+
+  /** Closes the open segment. */
+  close (): void {
+    this.#closeFd()
+  }
+
+  #closeFd (): void {
+    if (this.#fd !== undefined) closeSync(this.#fd)
+    this.#fd = undefined
+  }
+
+  /**
+   * Starts a new segment if there is none or the newest is full, and returns where the append
+   * goes, the buffers to write (a new segment's header first) and how to record its success.
+   */
+  #prepare (): { fd: number, position: number, buffers: (b: readonly Buffer[]) => Buffer[], done: () => Placement } {
+    if (this.#failure !== undefined) throw this.#failure
+    let header: Buffer[] = []
+    if (this.#fd === undefined || this.#end >= this.#opts.segmentBytes) {
+      this.#roll()
+      header = this.#opts.header()
+    }
+    const fd = this.#fd
+    assert(fd !== undefined, 'a segment is open for appending')
+    const seq = this.#seqs[this.#seqs.length - 1]!
+    const position = this.#end
+    let bytes = 0
+    let headerBytes = 0
+    for (const h of header) headerBytes += h.length
+    return {
+      fd,
+      position,
+      buffers: (b) => {
+        for (const x of b) bytes += x.length
+        return header.length === 0 ? [...b] : [...header, ...b]
+      },
+      done: () => {
+        this.#end = position + headerBytes + bytes
+        return { seq, offset: position + headerBytes }
+      },
+    }
+  }
+
+  /** Creates the next segment and makes its name durable. */
+  #roll (): void {
+    try {
+      this.#closeFd()
+      const seq = (this.#seqs[this.#seqs.length - 1] ?? 0) + 1
+      this.#fd = openSync(join(this.#dir, segmentName(seq)), 'wx+')
+      this.#seqs.push(seq)
+      this.#end = 0
+      syncDirectorySync(this.#dir)
+    } catch (err) {
+      throw this.#fail(err)
+    }
+  }
+
+  #fail (cause: unknown): Error {
+    this.#failure = cause instanceof Error ? cause : new Error(String(cause))
+    return this.#failure
+  }
+}

@@ -43,6 +43,8 @@ export class GroupCommit<Op = BatchOp> {
   #next: Group<Op> = { ops: [], waiters: [] }
   #running: Promise<void> | undefined
   #failure: Error | undefined
+  /** The promise of the last write submitted. */
+  #last: Promise<void> = Promise.resolve()
 
   /** `commit` makes one batch durable; `gather` decides how long the first batch waits for company. */
   constructor (commit: (ops: Op[]) => Promise<void>, gather: Gather = sameTick) {
@@ -61,7 +63,18 @@ export class GroupCommit<Op = BatchOp> {
     for (const op of ops) next.ops.push(op)
     const done = new Promise<void>((resolve, reject) => { next.waiters.push({ resolve, reject }) })
     this.#running ??= this.#run()
+    this.#last = done
     return done
+  }
+
+  /**
+   * Resolves once every write submitted so far is durable (rejects if one failed), without
+   * waiting for writes submitted later: a place in the call order for something that needs no
+   * batch of its own.
+   */
+  settled (): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    return this.#last
   }
 
   /** Resolves once every submitted write has been committed or has failed. */

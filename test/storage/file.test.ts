@@ -1,11 +1,12 @@
 /**
  * Goal: `FileStorage` (the write-ahead log in files that `dataDir` uses) meets the storage
- * contract, and recovers from what a crash or a bad disk leaves behind: a torn or damaged tail
+ * contract, writes a commit-index-only hard state without a sync of its own, and recovers from
+ * what a crash or a bad disk leaves behind: a torn or damaged tail
  * is cut off and never returned, damage in an older segment loses no vote, a snapshot written
  * just before a crash is reconciled with the log, and compaction deletes whole old segments.
  *
- * Method: the shared contract in a fresh temp directory per test, with the default (blocking,
- * 64 MiB segments) and with thread-pool syncs and tiny segments so every batch rolls a segment.
+ * Method: the shared contract in a fresh temp directory per test, with the defaults (small batches
+ * synced on the event loop, 64 MiB segments) and with thread-pool syncs and tiny segments so every batch rolls a segment.
  * Crashes are made by hand on the closed directory: segment files are cut short, extended with
  * garbage or zeros, or have bytes flipped; a snapshot file is written without its log record.
  */
@@ -33,7 +34,7 @@ storageContract({
   async create () {
     const dir = await tempDir()
     return {
-      storage: (log) => new FileStorage({ dir, log, blocking: false, segmentBytes: 64 }),
+      storage: (log) => new FileStorage({ dir, log, blockingMaxRecords: 0, segmentBytes: 64 }),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     }
   },
@@ -167,6 +168,28 @@ t.test('file: crash recovery', async (t) => {
     await t.rejects(open().open(), { name: 'StorageCorruptError', code: 'STORAGE_CORRUPT', record: 'snapshot' })
     await rm(file)
     await t.rejects(open().open(), { name: 'StorageCorruptError', record: 'snapshot' }, 'compacted log without a snapshot')
+  })
+
+  t.test('a commit-only hard state rides with the next batch, or is written at close', async (t) => {
+    let storage = open()
+    await storage.open()
+    await storage.write({ hardState: { term: 2, vote: 'a', commit: 0 }, entries: run(1, 3, 2) })
+    await storage.write({ hardState: { term: 2, vote: 'a', commit: 3 } })
+    // A crash now: another instance reads what is on disk, without the first closing.
+    const crashed = open()
+    t.same((await crashed.open()).hardState, { term: 2, vote: 'a', commit: 0 }, 'not synced on its own')
+    await storage.write({ entries: run(4, 4, 2) })
+    const later = open()
+    const state = await later.open()
+    t.same(state.hardState, { term: 2, vote: 'a', commit: 3 }, 'written with the next batch')
+    t.equal(state.entries.length, 4)
+    await storage.write({ hardState: { term: 2, vote: 'a', commit: 4 } })
+    await storage.close()
+    await crashed.close()
+    await later.close()
+    storage = open()
+    t.same((await storage.open()).hardState, { term: 2, vote: 'a', commit: 4 }, 'written at close')
+    await storage.close()
   })
 
   t.test('compaction deletes whole old segments and keeps what it must', async (t) => {

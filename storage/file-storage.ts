@@ -30,6 +30,7 @@ import { mkdirSync } from 'node:fs'
 import { assert } from '../lib/assert.js'
 import { consoleLogger, type Logger } from '../lib/env.js'
 import type { Entry, HardState, Snapshot, SnapshotMeta } from '../lib/consensus/types.js'
+import { lockDirectory } from './dir-lock.js'
 import { EntryPositions } from './entry-positions.js'
 import { StorageCorruptError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
@@ -47,7 +48,10 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
 
 /** Options for {@link FileStorage}. */
 export interface FileStorageOptions {
-  /** The directory, created (with its parents) if missing. The storage owns it. */
+  /**
+   * The directory, created (with its parents) if missing. The storage owns it: while open, a
+   * `LOCK` file keeps other processes out.
+   */
   readonly dir: string
   /**
    * Whether each batch is fdatasynced before its writes resolve. Default true: without it a
@@ -99,6 +103,8 @@ export class FileStorage implements Storage {
   #segments: WalSegments | undefined
   /** Set when planning a write failed an assertion: the outline can no longer be trusted. */
   #broken: Error | undefined
+  /** Releases the directory's lock; set by `open()`. */
+  #unlock: () => void = () => {}
 
   // Planned state: includes every queued write.
   #shape = new LogShape(1)
@@ -134,6 +140,18 @@ export class FileStorage implements Storage {
     assert(this.#status === 'new', 'open() is called once')
     this.#status = 'opening'
     mkdirSync(this.#dir, { recursive: true })
+    this.#unlock = lockDirectory(this.#dir)
+    try {
+      const state = await this.#recover()
+      this.#status = 'open'
+      return state
+    } catch (err) {
+      this.#release()
+      throw err
+    }
+  }
+
+  async #recover (): Promise<RecoveredState> {
     const snapshot = await readSnapshotFile(this.#dir)
     const seqs = listSegments(this.#dir)
     const replayed = replay(this.#dir, seqs)
@@ -180,7 +198,6 @@ export class FileStorage implements Storage {
     if (replayed.hardState.commit > shape.last) {
       this.#log.warn('storage: commit index beyond the recovered log', { commit: replayed.hardState.commit, lastIndex: shape.last })
     }
-    this.#status = 'open'
     const snapIndex = snap?.index ?? 0
     return {
       hardState: replayed.hardState,
@@ -270,8 +287,16 @@ export class FileStorage implements Storage {
     // An empty batch writes down what waits in #lazy.
     if (this.#lazy.length > 0 && this.#broken === undefined) await this.#queue.submit([])
     await this.#queue.drain()
-    this.#segments?.close()
+    this.#release()
     this.#status = 'closed'
+  }
+
+  /** Closes the open segment and gives the directory up. */
+  #release (): void {
+    this.#segments?.close()
+    this.#segments = undefined
+    this.#unlock()
+    this.#unlock = () => {}
   }
 
   /**

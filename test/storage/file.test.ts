@@ -2,7 +2,8 @@
  * Goal: `FileStorage` (the write-ahead log in files that `dataDir` uses) meets the storage
  * contract, writes a commit-index-only hard state without a sync of its own, and recovers from
  * what a crash or a bad disk leaves behind: a torn or damaged tail
- * is cut off and never returned, damage in an older segment loses no vote, a snapshot written
+ * is cut off and never returned, damage in an older segment loses no vote, another live process
+ * is kept out, a snapshot written
  * just before a crash is reconciled with the log, and compaction deletes whole old segments.
  *
  * Method: the shared contract in a fresh temp directory per test, with the defaults (small batches
@@ -10,6 +11,7 @@
  * Crashes are made by hand on the closed directory: segment files are cut short, extended with
  * garbage or zeros, or have bytes flipped; a snapshot file is written without its log record.
  */
+import { spawnSync } from 'node:child_process'
 import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -190,6 +192,18 @@ t.test('file: crash recovery', async (t) => {
     storage = open()
     t.same((await storage.open()).hardState, { term: 2, vote: 'a', commit: 4 }, 'written at close')
     await storage.close()
+  })
+
+  t.test('another live process keeps the directory; a dead one\'s lock is taken over', async (t) => {
+    writeFileSync(join(dir, 'LOCK'), String(process.ppid))
+    await t.rejects(open().open(), /in use by process/)
+    const gone = spawnSync(process.execPath, ['-e', '']).pid
+    writeFileSync(join(dir, 'LOCK'), String(gone))
+    const storage = open()
+    await storage.open()
+    t.equal(readFileSync(join(dir, 'LOCK'), 'utf8'), String(process.pid))
+    await storage.close()
+    t.notOk(readdirSync(dir).includes('LOCK'), 'released at close')
   })
 
   t.test('compaction deletes whole old segments and keeps what it must', async (t) => {

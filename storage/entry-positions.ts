@@ -43,7 +43,8 @@ export class EntryPositions {
   set (index: number, position: Position): void {
     const i = index - this.#first
     assert(i >= 0 && i <= this.#seqs.length, 'positions are recorded without gaps')
-    this.#seqs.length = this.#offsets.length = this.#lengths.length = i
+    // Shrinking only when a suffix is replaced: assigning `length` costs even when it is a no-op.
+    if (i < this.#seqs.length) this.#seqs.length = this.#offsets.length = this.#lengths.length = i
     this.#seqs.push(position.seq)
     this.#offsets.push(position.offset)
     this.#lengths.push(position.length)

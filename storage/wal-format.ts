@@ -4,9 +4,9 @@
  * Owns: the byte layout of a log record and the verdict on bytes read back (a record, the
  * clean end of a segment, or damage). Must not touch: files (see `wal-segments.ts`).
  *
- * A record is `length u32 · crc32 u32 · kind u8 · body`, where `length` counts `kind` and `body`
- * and the CRC covers the length bytes, `kind` and `body`, so a torn or rotten length is caught
- * like a torn body. Integers are big-endian; u64 values hold JavaScript safe integers.
+ * A record is `crc32 u32 · length u32 · kind u8 · body`, where `length` counts `kind` and `body`
+ * and the CRC covers everything after itself (length included, so a torn or rotten length is
+ * caught like a torn body) in one pass. Integers are big-endian; u64 values hold JavaScript safe integers.
  *
  * | kind | body                                              | meaning on replay                      |
  * |------|---------------------------------------------------|----------------------------------------|
@@ -16,14 +16,15 @@
  * | 4    | index u64 · term u64                              | reset: the log is empty after a        |
  * |      |                                                   | snapshot at (index, term)              |
  *
- * Segments are preallocated with zeros, so a length of zero followed only by zeros is the
- * clean end of what was written; anything else that does not verify is damage.
+ * Bytes never written read as zeros (past the end of a file, or a region of zeros), so a
+ * length of zero followed only by zeros is the clean end of what was written; anything else
+ * that does not verify is damage.
  */
 import { crc32 } from 'node:zlib'
 import { assert } from '../lib/assert.js'
 import type { Entry, HardState } from '../lib/consensus/types.js'
 
-/** Bytes before a record's kind: length (4) and CRC (4). */
+/** Bytes before a record's kind: CRC (4) and length (4). */
 export const RECORD_HEADER_BYTES = 8
 
 const KIND_ENTRY = 1
@@ -57,20 +58,20 @@ function readU64 (buf: Buffer, offset: number): number {
   return buf.readUInt32BE(offset) * TWO_POW_32 + buf.readUInt32BE(offset + 4)
 }
 
-function recordCrc (buf: Buffer, start: number, bodyEnd: number): number {
-  return crc32(buf.subarray(start + RECORD_HEADER_BYTES, bodyEnd), crc32(buf.subarray(start, start + 4)))
+function recordCrc (buf: Buffer, start: number, end: number): number {
+  return crc32(buf.subarray(start + 4, end))
 }
 
 /** A record buffer of `bodyBytes` after the kind byte, with length and kind filled in. */
 function allocRecord (kind: number, bodyBytes: number): Buffer {
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + bodyBytes)
-  buf.writeUInt32BE(1 + bodyBytes, 0)
+  buf.writeUInt32BE(1 + bodyBytes, 4)
   buf[RECORD_HEADER_BYTES] = kind
   return buf
 }
 
 function seal (buf: Buffer): Buffer {
-  buf.writeUInt32BE(recordCrc(buf, 0, buf.length), 4)
+  buf.writeUInt32BE(recordCrc(buf, 0, buf.length), 0)
   return buf
 }
 
@@ -109,7 +110,7 @@ export function encodeResetRecord (index: number, term: number): Buffer {
   return seal(buf)
 }
 
-/** True when every byte of `buf` from `from` on is zero (preallocated, never written). */
+/** True when every byte of `buf` from `from` on is zero (never written). */
 export function allZero (buf: Buffer, from: number): boolean {
   for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false
   return true
@@ -120,11 +121,11 @@ export function readRecord (buf: Buffer, offset: number): ReadResult {
   const left = buf.length - offset
   if (left === 0) return { kind: 'end' }
   if (left < RECORD_HEADER_BYTES) return allZero(buf, offset) ? { kind: 'end' } : { kind: 'damage', reason: 'short header' }
-  const length = buf.readUInt32BE(offset)
+  const length = buf.readUInt32BE(offset + 4)
   if (length === 0) return allZero(buf, offset) ? { kind: 'end' } : { kind: 'damage', reason: 'zero length before written bytes' }
   if (length > MAX_RECORD_BYTES || length > left - RECORD_HEADER_BYTES) return { kind: 'damage', reason: 'length past the end' }
   const end = offset + RECORD_HEADER_BYTES + length
-  if (buf.readUInt32BE(offset + 4) !== recordCrc(buf, offset, end)) return { kind: 'damage', reason: 'checksum' }
+  if (buf.readUInt32BE(offset) !== recordCrc(buf, offset, end)) return { kind: 'damage', reason: 'checksum' }
   const record = decodeBody(buf, offset + RECORD_HEADER_BYTES, end)
   if (record === undefined) return { kind: 'damage', reason: 'unknown record' }
   return { kind: 'record', record, bytes: end - offset }

@@ -105,7 +105,7 @@ export function replay (dir: string, seqs: readonly number[]): Replayed {
             lostEntries++
             break
           }
-          entries.length = index - 1 - floor
+          if (index <= last) entries.length = index - 1 - floor
           entries.push(record.entry)
           positions.set(index, { seq, offset, length: read.bytes })
           break

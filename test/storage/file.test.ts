@@ -86,7 +86,7 @@ t.test('file: crash recovery', async (t) => {
     let storage = open()
     let state = await storage.open()
     t.same(plain(state.entries), plain(run(1, 5, 1)))
-    t.equal(state.truncatedEntries, 0, 'preallocated-looking zeros are not damage')
+    t.equal(state.truncatedEntries, 0, 'zeros (never written) are not damage')
     await storage.close()
     appendFileSync(newest(), Buffer.from([0, 0, 0, 30, 1, 2, 3, 4, 5, 6, 7]))
     storage = open()

@@ -43,8 +43,11 @@ import {
 import { replay } from './wal-replay.js'
 import { listSegments, WalSegments, type Placement } from './wal-segments.js'
 
-/** Default size at which a new segment is started. */
-const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024
+/**
+ * Default size at which a new segment is started: preallocating one costs a burst of this many
+ * bytes of disk writes, and compaction frees space a segment at a time.
+ */
+const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024
 
 /** Options for {@link FileStorage}. */
 export interface FileStorageOptions {
@@ -67,8 +70,13 @@ export interface FileStorageOptions {
    * 0 never blocks; `Infinity` always does.
    */
   readonly blockingMaxRecords?: number
-  /** A new log segment is started once the newest holds this many bytes. Default 64 MiB. */
+  /** A new log segment is started once the newest holds this many bytes. Default 16 MiB. */
   readonly segmentBytes?: number
+  /**
+   * Whether log segments are preallocated with zeros, written in the background (default true),
+   * so that each sync flushes data only, not the file system's journal too.
+   */
+  readonly preallocate?: boolean
   /** Where recovery reports what it truncated. Default: `consoleLogger('zkpeer storage')`. */
   readonly log?: Logger
 }
@@ -97,6 +105,7 @@ export class FileStorage implements Storage {
   readonly #sync: boolean
   readonly #blockingMaxRecords: number
   readonly #segmentBytes: number
+  readonly #preallocate: boolean
   readonly #log: Logger
   readonly #queue: GroupCommit<WalOp>
   #status: Status = 'new'
@@ -126,6 +135,7 @@ export class FileStorage implements Storage {
     this.#blockingMaxRecords = opts.blockingMaxRecords ?? 4
     assert(this.#blockingMaxRecords >= 0, 'blockingMaxRecords is not negative')
     this.#segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES
+    this.#preallocate = opts.preallocate ?? true
     assert(Number.isInteger(this.#segmentBytes) && this.#segmentBytes > 0, 'segmentBytes is a positive integer')
     this.#log = opts.log ?? consoleLogger('zkpeer storage')
     this.#queue = new GroupCommit<WalOp>((ops) => this.#commit(ops), nextImmediate)
@@ -146,7 +156,7 @@ export class FileStorage implements Storage {
       this.#status = 'open'
       return state
     } catch (err) {
-      this.#release()
+      await this.#release()
       throw err
     }
   }
@@ -158,6 +168,8 @@ export class FileStorage implements Storage {
     const segments = new WalSegments(this.#dir, seqs, replayed.end, {
       segmentBytes: this.#segmentBytes,
       sync: this.#sync,
+      preallocate: this.#preallocate,
+      log: this.#log,
       header: () => [encodeHardStateRecord(this.#durableHardState), encodeFloorRecord(this.#durableFloor)],
     })
     this.#segments = segments
@@ -287,14 +299,15 @@ export class FileStorage implements Storage {
     // An empty batch writes down what waits in #lazy.
     if (this.#lazy.length > 0 && this.#broken === undefined) await this.#queue.submit([])
     await this.#queue.drain()
-    this.#release()
+    await this.#release()
     this.#status = 'closed'
   }
 
   /** Closes the open segment and gives the directory up. */
-  #release (): void {
-    this.#segments?.close()
+  async #release (): Promise<void> {
+    const segments = this.#segments
     this.#segments = undefined
+    await segments?.close()
     this.#unlock()
     this.#unlock = () => {}
   }

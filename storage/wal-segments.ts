@@ -8,21 +8,37 @@
  * its name is durable too) when the newest has reached `segmentBytes`. A batch never spans two
  * segments, so every segment but the newest ends with a completely synced batch.
  *
+ * Segments are preallocated: a spare file of `segmentBytes` zeros is written and synced on the
+ * thread pool, then renamed into place when a segment is started (as soon as it is ready, if the
+ * newest segment was not preallocated). Appends then overwrite zeros in place, so `fdatasync`
+ * flushes data only; appending to a growing file makes every sync also commit the file
+ * system's journal, which is shared with every other process writing to the disk.
+ *
  * Invariants: segment numbers only grow; only the newest segment is written; an append's
- * promise (or return) means its bytes and the segment's name are on disk. After a failed write
+ * promise (or return) means its bytes and the segment's name are on disk; the spare only
+ * takes a segment's name once it is wholly zero and synced. After a failed write
  * or sync nothing here is trusted again (the page cache may have dropped the data: PostgreSQL's
  * "fsyncgate"), so every later append throws the same error.
  *
  * Must not touch: what the bytes mean (see `wal-format.ts` and `wal-replay.ts`).
  */
 import {
-  closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readdirSync, readSync, unlinkSync, writev, writevSync,
+  closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync,
+  unlinkSync, writev, writevSync,
 } from 'node:fs'
+import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { assert } from '../lib/assert.js'
-import { syncDirectorySync } from './sync-directory.js'
+import type { Logger } from '../lib/env.js'
+import { syncDirectory, syncDirectorySync } from './sync-directory.js'
 
 const NAME = /^wal-(\d{16})\.log$/
+/** A preallocated segment, ready to be renamed into place. */
+const SPARE = 'wal-spare'
+/** The spare while it is being written. */
+const SPARE_TMP = 'wal-spare.tmp'
+/** Zeros are written in steps of this many bytes. */
+const ZERO_STEP = 1024 * 1024
 
 /** Where an append landed: the segment and the byte offset of its first caller buffer. */
 export interface Placement {
@@ -56,6 +72,10 @@ export interface WalSegmentsOptions {
   readonly header: () => Buffer[]
   /** Whether appends are fdatasynced. Off only for throwaway data: a machine crash loses them. */
   readonly sync: boolean
+  /** Whether segments are preallocated with zeros (see the module comment). */
+  readonly preallocate: boolean
+  /** Where a failure to preallocate is reported (appends then go to growing files). */
+  readonly log: Logger
 }
 
 /** The segment files of one log directory; see the module comment. */
@@ -68,6 +88,11 @@ export class WalSegments {
   /** Bytes written to the newest segment: where the next append goes. */
   #end = 0
   #failure: Error | undefined
+  /** Whether the newest segment was a preallocated spare. */
+  #newestPreallocated = false
+  #spare: 'none' | 'preparing' | 'ready' | 'failed' = 'none'
+  /** The spare being written, if one is. */
+  #preparing: Promise<void> | undefined
 
   /**
    * Takes over `dir` whose segments are `seqs` (from {@link listSegments}); appends continue
@@ -80,6 +105,16 @@ export class WalSegments {
     this.#end = end
     const newest = this.#seqs[this.#seqs.length - 1]
     if (newest !== undefined) this.#fd = openSync(join(dir, segmentName(newest)), 'r+')
+    if (opts.preallocate) {
+      rmSync(join(dir, SPARE_TMP), { force: true })
+      const spare = join(dir, SPARE)
+      const size = statSync(spare, { throwIfNoEntry: false })?.size
+      if (size === opts.segmentBytes) this.#spare = 'ready'
+      else {
+        rmSync(spare, { force: true })
+        this.#prepareSpare()
+      }
+    }
   }
 
   /** The segments on disk, ascending (a copy). */
@@ -160,8 +195,9 @@ export class WalSegments {
     this.#end = offset
   }
 
-  /** Closes the open segment. */
-  close (): void {
+  /** Waits for a spare being written, then closes the open segment. */
+  async close (): Promise<void> {
+    await this.#preparing
     this.#closeFd()
   }
 
@@ -177,7 +213,7 @@ export class WalSegments {
   #prepare (): { fd: number, position: number, buffers: (b: readonly Buffer[]) => Buffer[], done: () => Placement } {
     if (this.#failure !== undefined) throw this.#failure
     let header: Buffer[] = []
-    if (this.#fd === undefined || this.#end >= this.#opts.segmentBytes) {
+    if (this.#fd === undefined || this.#end >= this.#opts.segmentBytes || (this.#spare === 'ready' && !this.#newestPreallocated)) {
       this.#roll()
       header = this.#opts.header()
     }
@@ -202,18 +238,56 @@ export class WalSegments {
     }
   }
 
-  /** Creates the next segment and makes its name durable. */
+  /** Starts the next segment (the spare, if ready) and makes its name durable. */
   #roll (): void {
     try {
       this.#closeFd()
       const seq = (this.#seqs[this.#seqs.length - 1] ?? 0) + 1
-      this.#fd = openSync(join(this.#dir, segmentName(seq)), 'wx+')
+      const name = join(this.#dir, segmentName(seq))
+      if (this.#spare === 'ready') {
+        renameSync(join(this.#dir, SPARE), name)
+        this.#fd = openSync(name, 'r+')
+        this.#spare = 'none'
+        this.#newestPreallocated = true
+      } else {
+        this.#fd = openSync(name, 'wx+')
+        this.#newestPreallocated = false
+      }
       this.#seqs.push(seq)
       this.#end = 0
       syncDirectorySync(this.#dir)
     } catch (err) {
       throw this.#fail(err)
     }
+    if (this.#opts.preallocate && this.#spare === 'none') this.#prepareSpare()
+  }
+
+  /** Writes the next spare on the thread pool: zeros, synced, then renamed to its final name. */
+  #prepareSpare (): void {
+    this.#spare = 'preparing'
+    const write = async (): Promise<void> => {
+      const tmp = join(this.#dir, SPARE_TMP)
+      const file = await open(tmp, 'w')
+      try {
+        const zeros = Buffer.alloc(Math.min(ZERO_STEP, this.#opts.segmentBytes))
+        for (let at = 0; at < this.#opts.segmentBytes; at += zeros.length) {
+          await file.write(zeros, 0, Math.min(zeros.length, this.#opts.segmentBytes - at), at)
+        }
+        await file.sync()
+      } finally {
+        await file.close()
+      }
+      await rename(tmp, join(this.#dir, SPARE))
+      await syncDirectory(this.#dir)
+    }
+    this.#preparing = write().then(() => {
+      this.#spare = 'ready'
+    }, (err: unknown) => {
+      this.#spare = 'failed'
+      this.#opts.log.warn('storage: could not preallocate a log segment; appending to growing files', { error: String(err) })
+    }).finally(() => {
+      this.#preparing = undefined
+    })
   }
 
   #fail (cause: unknown): Error {

@@ -7,7 +7,8 @@
  * just before a crash is reconciled with the log, and compaction deletes whole old segments.
  *
  * Method: the shared contract in a fresh temp directory per test, with the defaults (small batches
- * synced on the event loop, 64 MiB segments) and with thread-pool syncs and tiny segments so every batch rolls a segment.
+ * synced on the event loop, preallocated segments, smaller: 1 MiB) and with thread-pool syncs and
+ * tiny segments so that nearly every batch starts one.
  * Crashes are made by hand on the closed directory: segment files are cut short, extended with
  * garbage or zeros, or have bytes flipped; a snapshot file is written without its log record.
  */
@@ -24,10 +25,10 @@ import { bytes, plain, recordingLogger, run, storageContract } from '../conforma
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'zkpeer-file-storage-'))
 
 storageContract({
-  name: 'file',
+  name: 'file, 1 MiB preallocated segments',
   async create () {
     const dir = await tempDir()
-    return { storage: (log) => new FileStorage({ dir, log }), cleanup: () => rm(dir, { recursive: true, force: true }) }
+    return { storage: (log) => new FileStorage({ dir, log, segmentBytes: 1 << 20 }), cleanup: () => rm(dir, { recursive: true, force: true }) }
   },
 })
 
@@ -45,8 +46,9 @@ storageContract({
 t.test('file: crash recovery', async (t) => {
   let dir: string
   let logger: ReturnType<typeof recordingLogger>
-  const open = (extra: Partial<FileStorageOptions> = {}): FileStorage => new FileStorage({ dir, log: logger, ...extra })
-  const segments = (): string[] => readdirSync(dir).filter((n) => n.startsWith('wal-')).sort()
+  // Damage is made at the end of the files, so by default they grow as written (no zeros after).
+  const open = (extra: Partial<FileStorageOptions> = {}): FileStorage => new FileStorage({ dir, log: logger, preallocate: false, ...extra })
+  const segments = (): string[] => readdirSync(dir).filter((n) => /^wal-\d+\.log$/.test(n)).sort()
   const newest = (): string => join(dir, segments().at(-1)!)
   const seed = async (n: number, extra: Partial<FileStorageOptions> = {}): Promise<void> => {
     const storage = open(extra)
@@ -77,6 +79,37 @@ t.test('file: crash recovery', async (t) => {
     const again = await storage.open()
     t.equal(again.truncatedEntries, 0, 'the cut was durable')
     t.same(plain(again.entries), plain([...run(1, 9, 1), ...run(10, 11, 2)]))
+    await storage.close()
+  })
+
+  t.test('appends go into a preallocated segment; a torn record before its zeros is cut off', async (t) => {
+    let storage = open({ preallocate: true, segmentBytes: 4096 })
+    await storage.open()
+    while (!readdirSync(dir).includes('wal-spare')) await new Promise((resolve) => setTimeout(resolve, 5))
+    for (let i = 1; i <= 10; i++) await storage.write({ entries: run(i, i, 1), hardState: { term: 1, vote: 'a', commit: i - 1 } })
+    await storage.close()
+    const file = newest()
+    const buf = readFileSync(file)
+    t.equal(buf.length, 4096, 'the newest segment is the renamed spare')
+    let end = buf.length
+    while (end > 0 && buf[end - 1] === 0) end--
+    t.ok(end > 100 && end < 4096, 'written data, then zeros')
+    storage = open({ preallocate: true, segmentBytes: 4096 })
+    let state = await storage.open()
+    t.same(plain(state.entries), plain(run(1, 10, 1)))
+    t.equal(state.truncatedEntries, 0)
+    await storage.close()
+    buf[end - 1] = buf[end - 1]! ^ 0xff
+    writeFileSync(file, buf)
+    storage = open({ preallocate: true, segmentBytes: 4096 })
+    state = await storage.open()
+    t.same(plain(state.entries), plain(run(1, 9, 1)), 'the torn last record is gone')
+    t.equal(state.truncatedEntries, 1)
+    await storage.write({ entries: run(10, 12, 2) })
+    await storage.close()
+    storage = open({ preallocate: true, segmentBytes: 4096 })
+    state = await storage.open()
+    t.same(plain(state.entries), plain([...run(1, 9, 1), ...run(10, 12, 2)]))
     await storage.close()
   })
 

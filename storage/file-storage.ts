@@ -187,7 +187,7 @@ export class FileStorage implements Storage {
       if (damage.newest) this.#log.warn('storage: truncated a torn log tail', fields)
       else this.#log.error('storage: damaged log record before the newest segment; truncated the log there', fields)
       // What was cut may have held the segment's header: write the state down again.
-      repair.push(encodeHardStateRecord(replayed.hardState), encodeFloorRecord(floor))
+      repair.push(encodeFloorRecord(floor))
     }
     let positions = replayed.positions
     if (snap !== undefined && !logFitsSnapshot(snap, floor, replayed.floorTerm, entries)) {
@@ -204,15 +204,19 @@ export class FileStorage implements Storage {
     this.#shape = shape
     this.#positions = positions
     this.#snapshot = snap
-    this.#hardState = this.#durableHardState = replayed.hardState
-    this.#floor = this.#durableFloor = floor
-    if (repair.length > 0) segments.appendSync(repair)
-    if (replayed.hardState.commit > shape.last) {
-      this.#log.warn('storage: commit index beyond the recovered log', { commit: replayed.hardState.commit, lastIndex: shape.last })
+    let hardState = replayed.hardState
+    if (hardState.commit > shape.last) {
+      // Only after damage (the entries went, a later hard state stayed): a commit index may be
+      // recovered lower than written (Raft's commitIndex is volatile), never past the log.
+      this.#log.warn('storage: commit index beyond the recovered log; lowered to its end', { commit: hardState.commit, lastIndex: shape.last })
+      hardState = { ...hardState, commit: shape.last }
     }
+    this.#hardState = this.#durableHardState = hardState
+    this.#floor = this.#durableFloor = floor
+    if (repair.length > 0) segments.appendSync([encodeHardStateRecord(hardState), ...repair])
     const snapIndex = snap?.index ?? 0
     return {
-      hardState: replayed.hardState,
+      hardState,
       snapshot: snap,
       snapshotData: snapshot?.data,
       entries: entries.length > 0 && entries[0]!.index <= snapIndex ? entries.slice(snapIndex - entries[0]!.index + 1) : entries,

@@ -15,6 +15,12 @@
  * | 3    | index u64                                         | floor: entries <= index are compacted  |
  * | 4    | index u64 · term u64                              | reset: the log is empty after a        |
  * |      |                                                   | snapshot at (index, term)              |
+ * | 5    | records of the kinds above, back to back          | batch: applies whole or not at all     |
+ *
+ * Every group commit is written as one batch record, so a write torn by a crash is dropped
+ * whole: a hard state is never recovered without the entries written with it, nor entries
+ * without their hard state. The records inside a batch keep their own CRC, so one can be read
+ * back alone by its position.
  *
  * Bytes never written read as zeros (past the end of a file, or a region of zeros), so a
  * length of zero followed only by zeros is the clean end of what was written; anything else
@@ -31,6 +37,9 @@ const KIND_ENTRY = 1
 const KIND_HARD_STATE = 2
 const KIND_FLOOR = 3
 const KIND_RESET = 4
+const KIND_BATCH = 5
+/** Bytes before a batch's records: CRC, length and kind. */
+export const BATCH_HEADER_BYTES = RECORD_HEADER_BYTES + 1
 /** A record body is at most this long: guards replay against a rotten length field. */
 const MAX_RECORD_BYTES = 0x7fff_ffff
 const TWO_POW_32 = 0x1_0000_0000
@@ -45,6 +54,7 @@ export type WalRecord =
 /** What {@link readRecord} found at an offset. */
 export type ReadResult =
   | { readonly kind: 'record', readonly record: WalRecord, readonly bytes: number }
+  | { readonly kind: 'batch', readonly bytes: number }
   | { readonly kind: 'end' }
   | { readonly kind: 'damage', readonly reason: string }
 
@@ -110,14 +120,35 @@ export function encodeResetRecord (index: number, term: number): Buffer {
   return seal(buf)
 }
 
+/**
+ * The header of a batch record holding `records`, which follow it unchanged: one pass of CRC32
+ * over them, no copy.
+ */
+export function encodeBatchHeader (records: readonly Buffer[]): Buffer {
+  let bytes = 1
+  for (const r of records) bytes += r.length
+  assert(bytes <= MAX_RECORD_BYTES, 'a batch fits one record')
+  const header = Buffer.allocUnsafe(BATCH_HEADER_BYTES)
+  header.writeUInt32BE(bytes, 4)
+  header[RECORD_HEADER_BYTES] = KIND_BATCH
+  let crc = crc32(header.subarray(4))
+  for (const r of records) crc = crc32(r, crc)
+  header.writeUInt32BE(crc, 0)
+  return header
+}
+
 /** True when every byte of `buf` from `from` on is zero (never written). */
 export function allZero (buf: Buffer, from: number): boolean {
   for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false
   return true
 }
 
-/** Reads the record at `offset` of a segment's bytes; see the module comment for the verdicts. */
-export function readRecord (buf: Buffer, offset: number): ReadResult {
+/**
+ * Reads the record at `offset` of a segment's bytes; see the module comment for the verdicts.
+ * A batch is reported with its size only: its records start `BATCH_HEADER_BYTES` further on.
+ * `verified`: the bytes were already checked by the enclosing batch's CRC; skip the record's own.
+ */
+export function readRecord (buf: Buffer, offset: number, verified = false): ReadResult {
   const left = buf.length - offset
   if (left === 0) return { kind: 'end' }
   if (left < RECORD_HEADER_BYTES) return allZero(buf, offset) ? { kind: 'end' } : { kind: 'damage', reason: 'short header' }
@@ -125,7 +156,8 @@ export function readRecord (buf: Buffer, offset: number): ReadResult {
   if (length === 0) return allZero(buf, offset) ? { kind: 'end' } : { kind: 'damage', reason: 'zero length before written bytes' }
   if (length > MAX_RECORD_BYTES || length > left - RECORD_HEADER_BYTES) return { kind: 'damage', reason: 'length past the end' }
   const end = offset + RECORD_HEADER_BYTES + length
-  if (buf.readUInt32BE(offset) !== recordCrc(buf, offset, end)) return { kind: 'damage', reason: 'checksum' }
+  if (!verified && buf.readUInt32BE(offset) !== recordCrc(buf, offset, end)) return { kind: 'damage', reason: 'checksum' }
+  if (buf[offset + RECORD_HEADER_BYTES] === KIND_BATCH) return { kind: 'batch', bytes: end - offset }
   const record = decodeBody(buf, offset + RECORD_HEADER_BYTES, end)
   if (record === undefined) return { kind: 'damage', reason: 'unknown record' }
   return { kind: 'record', record, bytes: end - offset }

@@ -3,8 +3,8 @@
  * directory, appended to one group commit at a time.
  *
  * Owns: creating, appending to, truncating, reading and deleting segment files, and the one
- * file descriptor open for appending. Each append is one `writev` at the end of the newest
- * segment followed by one `fdatasync`; a new segment is started (and the directory fsynced, so
+ * file descriptor open for appending. Each append is one batch record (see `wal-format.ts`),
+ * written with one `writev` at the end of the newest segment followed by one `fdatasync`; a new segment is started (and the directory fsynced, so
  * its name is durable too) when the newest has reached `segmentBytes`. A batch never spans two
  * segments, so every segment but the newest ends with a completely synced batch.
  *
@@ -31,6 +31,7 @@ import { join } from 'node:path'
 import { assert } from '../lib/assert.js'
 import type { Logger } from '../lib/env.js'
 import { syncDirectory, syncDirectorySync } from './sync-directory.js'
+import { BATCH_HEADER_BYTES, encodeBatchHeader } from './wal-format.js'
 
 const NAME = /^wal-(\d{16})\.log$/
 /** A preallocated segment, ready to be renamed into place. */
@@ -222,14 +223,15 @@ export class WalSegments {
     const seq = this.#seqs[this.#seqs.length - 1]!
     const position = this.#end
     let bytes = 0
-    let headerBytes = 0
+    let headerBytes = BATCH_HEADER_BYTES
     for (const h of header) headerBytes += h.length
     return {
       fd,
       position,
       buffers: (b) => {
         for (const x of b) bytes += x.length
-        return header.length === 0 ? [...b] : [...header, ...b]
+        const records = header.length === 0 ? b : [...header, ...b]
+        return [encodeBatchHeader(records), ...records]
       },
       done: () => {
         this.#end = position + headerBytes + bytes

@@ -8,10 +8,12 @@
  *
  * How a write becomes durable: each `write()` is planned at call time into records (entries,
  * hard state, compaction floor, reset), checked against an outline of the log that includes
- * every queued write; the group commit then writes everything queued as one `writev` at the
- * end of the newest segment and one `fdatasync`, a new snapshot (if any) having been written
- * and renamed into place first. The hard state travels in the log rather than in a file of its
- * own because its commit index changes with nearly every batch: one sync per batch, not two.
+ * every queued write; the group commit then writes everything queued as one batch record (read
+ * back whole or not at all) with one `writev` at the end of the newest segment and one
+ * `fdatasync`, a new snapshot (if any) having been written and renamed into place first. The
+ * hard state travels in the log rather than in a file of its own because its commit index
+ * changes with nearly every batch: one sync per batch, not two; and a write that only advances
+ * the commit index waits for no sync at all, it rides with the next batch (see `Storage.write`).
  * Every segment opens with the hard state and floor of its time, so whole old segments can be
  * deleted once compaction has passed them.
  *

@@ -9,7 +9,7 @@
  * written to `snapshot.tmp`, fsynced, renamed over it and the directory fsynced, so a crash
  * leaves one or the other, never a mix. Must not touch: the log segments.
  */
-import { open, readFile, rename } from 'node:fs/promises'
+import { open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Snapshot } from '../lib/consensus/types.js'
 import { dataCrc, decodeSnapshotMeta, encodeSnapshotMeta, type StoredSnapshotMeta } from './codec.js'
@@ -47,13 +47,35 @@ export async function writeSnapshotFile (dir: string, snapshot: Snapshot): Promi
 }
 
 /**
+ * Reads a whole file with as few reads as the OS allows: `readFile` reads in 512 KiB steps,
+ * each a thread-pool round trip, which for a snapshot of hundreds of MiB on a busy machine
+ * costs more than the disk.
+ */
+async function readWhole (path: string): Promise<Buffer> {
+  const file = await open(path, 'r')
+  try {
+    const { size } = await file.stat()
+    const buf = Buffer.allocUnsafe(size)
+    let done = 0
+    while (done < size) {
+      const { bytesRead } = await file.read(buf, done, size - done, done)
+      if (bytesRead === 0) break
+      done += bytesRead
+    }
+    return done === size ? buf : buf.subarray(0, done)
+  } finally {
+    await file.close()
+  }
+}
+
+/**
  * Reads and verifies the snapshot in `dir`, or returns undefined when there is none. Rejects
  * with {@link StorageCorruptError} when it fails its checksums.
  */
 export async function readSnapshotFile (dir: string): Promise<ReadSnapshot | undefined> {
   let buf: Buffer
   try {
-    buf = await readFile(join(dir, FILE))
+    buf = await readWhole(join(dir, FILE))
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err

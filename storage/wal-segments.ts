@@ -8,11 +8,13 @@
  * its name is durable too) when the newest has reached `segmentBytes`. A batch never spans two
  * segments, so every segment but the newest ends with a completely synced batch.
  *
- * Segments are preallocated: a spare file of `segmentBytes` zeros is written and synced on the
- * thread pool, then renamed into place when a segment is started (as soon as it is ready, if the
- * newest segment was not preallocated). Appends then overwrite zeros in place, so `fdatasync`
- * flushes data only; appending to a growing file makes every sync also commit the file
- * system's journal, which is shared with every other process writing to the disk.
+ * Segments are preallocated: once the newest segment is half full, a spare file of
+ * `segmentBytes` zeros is written and synced on the thread pool, then renamed into place when
+ * the next segment is started. Appends then overwrite zeros in place, so `fdatasync` flushes
+ * data only; appending to a growing file makes every sync also commit the file system's
+ * journal, which is shared with every other process writing to the disk. Not before half: a
+ * peer that just started (and is recovering, or catching up) does not compete with a burst of
+ * zeros, and a short-lived one never writes them.
  *
  * Invariants: segment numbers only grow; only the newest segment is written; an append's
  * promise (or return) means its bytes and the segment's name are on disk; the spare only
@@ -89,8 +91,6 @@ export class WalSegments {
   /** Bytes written to the newest segment: where the next append goes. */
   #end = 0
   #failure: Error | undefined
-  /** Whether the newest segment was a preallocated spare. */
-  #newestPreallocated = false
   #spare: 'none' | 'preparing' | 'ready' | 'failed' = 'none'
   /** The spare being written, if one is. */
   #preparing: Promise<void> | undefined
@@ -111,10 +111,7 @@ export class WalSegments {
       const spare = join(dir, SPARE)
       const size = statSync(spare, { throwIfNoEntry: false })?.size
       if (size === opts.segmentBytes) this.#spare = 'ready'
-      else {
-        rmSync(spare, { force: true })
-        this.#prepareSpare()
-      }
+      else rmSync(spare, { force: true })
     }
   }
 
@@ -214,10 +211,11 @@ export class WalSegments {
   #prepare (): { fd: number, position: number, buffers: (b: readonly Buffer[]) => Buffer[], done: () => Placement } {
     if (this.#failure !== undefined) throw this.#failure
     let header: Buffer[] = []
-    if (this.#fd === undefined || this.#end >= this.#opts.segmentBytes || (this.#spare === 'ready' && !this.#newestPreallocated)) {
+    if (this.#fd === undefined || this.#end >= this.#opts.segmentBytes) {
       this.#roll()
       header = this.#opts.header()
     }
+    if (this.#opts.preallocate && this.#spare === 'none' && this.#end >= this.#opts.segmentBytes / 2) this.#prepareSpare()
     const fd = this.#fd
     assert(fd !== undefined, 'a segment is open for appending')
     const seq = this.#seqs[this.#seqs.length - 1]!
@@ -250,10 +248,8 @@ export class WalSegments {
         renameSync(join(this.#dir, SPARE), name)
         this.#fd = openSync(name, 'r+')
         this.#spare = 'none'
-        this.#newestPreallocated = true
       } else {
         this.#fd = openSync(name, 'wx+')
-        this.#newestPreallocated = false
       }
       this.#seqs.push(seq)
       this.#end = 0
@@ -261,7 +257,6 @@ export class WalSegments {
     } catch (err) {
       throw this.#fail(err)
     }
-    if (this.#opts.preallocate && this.#spare === 'none') this.#prepareSpare()
   }
 
   /** Writes the next spare on the thread pool: zeros, synced, then renamed to its final name. */

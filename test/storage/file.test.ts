@@ -85,8 +85,16 @@ t.test('file: crash recovery', async (t) => {
   t.test('appends go into a preallocated segment; a torn record before its zeros is cut off', async (t) => {
     let storage = open({ preallocate: true, segmentBytes: 4096 })
     await storage.open()
-    while (!readdirSync(dir).includes('wal-spare')) await new Promise((resolve) => setTimeout(resolve, 5))
-    for (let i = 1; i <= 10; i++) await storage.write({ entries: run(i, i, 1), hardState: { term: 1, vote: 'a', commit: i - 1 } })
+    let last = 0
+    const write = (): Promise<void> => {
+      last++
+      return storage.write({ entries: run(last, last, 1), hardState: { term: 1, vote: 'a', commit: last - 1 } })
+    }
+    // The spare is written once a segment is half full; the segment after it is the spare.
+    while (!readdirSync(dir).includes('wal-spare')) await write()
+    const before = segments().length
+    while (segments().length === before) await write()
+    for (let i = 0; i < 5; i++) await write()
     await storage.close()
     const file = newest()
     const buf = readFileSync(file)
@@ -96,20 +104,20 @@ t.test('file: crash recovery', async (t) => {
     t.ok(end > 100 && end < 4096, 'written data, then zeros')
     storage = open({ preallocate: true, segmentBytes: 4096 })
     let state = await storage.open()
-    t.same(plain(state.entries), plain(run(1, 10, 1)))
+    t.same(plain(state.entries), plain(run(1, last, 1)))
     t.equal(state.truncatedEntries, 0)
     await storage.close()
     buf[end - 1] = buf[end - 1]! ^ 0xff
     writeFileSync(file, buf)
     storage = open({ preallocate: true, segmentBytes: 4096 })
     state = await storage.open()
-    t.same(plain(state.entries), plain(run(1, 9, 1)), 'the torn last record is gone')
+    t.same(plain(state.entries), plain(run(1, last - 1, 1)), 'the torn last record is gone')
     t.equal(state.truncatedEntries, 1)
-    await storage.write({ entries: run(10, 12, 2) })
+    await storage.write({ entries: run(last, last + 2, 2) })
     await storage.close()
     storage = open({ preallocate: true, segmentBytes: 4096 })
     state = await storage.open()
-    t.same(plain(state.entries), plain([...run(1, 9, 1), ...run(10, 12, 2)]))
+    t.same(plain(state.entries), plain([...run(1, last - 1, 1), ...run(last, last + 2, 2)]))
     await storage.close()
   })
 

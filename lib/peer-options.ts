@@ -20,7 +20,10 @@ export interface PeerOptions {
    * (nothing survives a restart), kept in plain arrays rather than a MemoryLevel for speed.
    */
   readonly db?: BinaryLevel
-  /** A folder for a ClassicLevel database: durable across restarts. */
+  /**
+   * A folder for durable storage (created if missing): a write-ahead log of append-only
+   * segment files and a snapshot file (`FileStorage`), which survive restarts.
+   */
   readonly dataDir?: string
   /** With durable storage, fsync (group-committed) before acknowledging. Default true. */
   readonly sync?: boolean

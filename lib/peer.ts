@@ -25,7 +25,7 @@ import { systemEnv } from './system-env.js'
 import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
-import { diskStorage, LevelStorage, VolatileStorage } from '../storage/index.js'
+import { FileStorage, LevelStorage, VolatileStorage } from '../storage/index.js'
 import type { Storage } from '../storage/storage.js'
 import { transportForUrl } from '../transports/index.js'
 import type { Transport } from '../transports/transport.js'
@@ -204,7 +204,7 @@ export class Peer extends EventEmitter {
     const env = options.env ?? systemEnv(log)
     // A VolatileStorage of our own can never be reopened, so it need not keep snapshot bytes.
     const storage = options.storage ??
-      (options.dataDir !== undefined ? diskStorage(options.dataDir, { sync: opts.sync, log })
+      (options.dataDir !== undefined ? new FileStorage({ dir: options.dataDir, sync: opts.sync, log })
         : options.db !== undefined ? new LevelStorage({ db: options.db, sync: opts.sync, log })
           : new VolatileStorage({ keepSnapshots: false }))
     const recovered = await storage.open()

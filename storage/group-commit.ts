@@ -22,23 +22,34 @@ interface Waiter {
   readonly reject: (err: Error) => void
 }
 
-interface Group {
-  readonly ops: BatchOp[]
+interface Group<Op> {
+  readonly ops: Op[]
   readonly waiters: Waiter[]
 }
 
 /** Commits one batch durably (e.g. `db.batch(ops, { sync: true })`). */
 export type CommitBatch = (ops: BatchOp[]) => Promise<void>
 
-/** A queue that coalesces writes into as few durable batches as the disk allows. */
-export class GroupCommit {
-  readonly #commit: CommitBatch
-  #next: Group = { ops: [], waiters: [] }
+/** Resolves when the first batch should be cut: writes submitted before then share it. */
+export type Gather = () => Promise<void>
+
+/** Waits one microtask: every write issued in the same synchronous run shares the batch. */
+export const sameTick: Gather = () => Promise.resolve()
+
+/** A queue that coalesces writes (lists of `Op`) into as few durable batches as the disk allows. */
+export class GroupCommit<Op = BatchOp> {
+  readonly #commit: (ops: Op[]) => Promise<void>
+  readonly #gather: Gather
+  #next: Group<Op> = { ops: [], waiters: [] }
   #running: Promise<void> | undefined
   #failure: Error | undefined
+  /** The promise of the last write submitted. */
+  #last: Promise<void> = Promise.resolve()
 
-  constructor (commit: CommitBatch) {
+  /** `commit` makes one batch durable; `gather` decides how long the first batch waits for company. */
+  constructor (commit: (ops: Op[]) => Promise<void>, gather: Gather = sameTick) {
     this.#commit = commit
+    this.#gather = gather
   }
 
   /**
@@ -46,13 +57,24 @@ export class GroupCommit {
    * durable. Writes submitted in the same tick share the first batch; writes submitted while a
    * batch is in flight share the batch after it.
    */
-  submit (ops: readonly BatchOp[]): Promise<void> {
+  submit (ops: readonly Op[]): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
     const next = this.#next
     for (const op of ops) next.ops.push(op)
     const done = new Promise<void>((resolve, reject) => { next.waiters.push({ resolve, reject }) })
     this.#running ??= this.#run()
+    this.#last = done
     return done
+  }
+
+  /**
+   * Resolves once every write submitted so far is durable (rejects if one failed), without
+   * waiting for writes submitted later: a place in the call order for something that needs no
+   * batch of its own.
+   */
+  settled (): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure)
+    return this.#last
   }
 
   /** Resolves once every submitted write has been committed or has failed. */
@@ -61,8 +83,8 @@ export class GroupCommit {
   }
 
   async #run (): Promise<void> {
-    // Yield once so that writes issued in the same tick as the first one join its batch.
-    await Promise.resolve()
+    // Let writes issued right after the first one join its batch.
+    await this.#gather()
     while (this.#next.waiters.length > 0) {
       const group = this.#next
       this.#next = { ops: [], waiters: [] }
@@ -77,7 +99,7 @@ export class GroupCommit {
     this.#running = undefined
   }
 
-  #fail (cause: unknown, group: Group): void {
+  #fail (cause: unknown, group: Group<Op>): void {
     const failure = cause instanceof Error ? cause : new Error(String(cause))
     this.#failure = failure
     const queued = this.#next

@@ -1,9 +1,11 @@
 /**
- * zkpeer's storage entry point (`zkpeer/storage`): the `Storage` interface and its one
- * implementation over abstract-level, with helpers for memory-level and classic-level.
+ * zkpeer's storage entry point (`zkpeer/storage`): the `Storage` interface; `FileStorage`, a
+ * write-ahead log in plain files (what `dataDir` uses); `LevelStorage` over abstract-level, with
+ * helpers for memory-level and classic-level; and `VolatileStorage` in plain memory.
  */
 export type { RecoveredState, Storage, StorageWrite } from './storage.js'
 export type { BinaryLevel } from './db.js'
 export { LevelStorage, memoryStorage, diskStorage, type LevelStorageOptions } from './level.js'
 export { VolatileStorage } from './volatile.js'
+export { FileStorage, type FileStorageOptions } from './file-storage.js'
 export { StorageCorruptError, type CorruptRecord } from './errors.js'

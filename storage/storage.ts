@@ -32,7 +32,10 @@ export interface Storage {
   /**
    * Persists `write` in one batch. Resolves only once it is durable (synced when the storage
    * syncs). Concurrent calls are group-committed: they may share one synced batch, and resolve
-   * in call order.
+   * in call order. Exception: a write of only a hard state whose term and vote are unchanged
+   * (the commit index advanced) may resolve once every earlier write is durable, before it is
+   * itself: recovering a lower commit index than was written is safe (Raft's commitIndex is
+   * volatile; it is stored so that a restart can apply without waiting for a leader).
    */
   write (write: StorageWrite): Promise<void>
   /**

@@ -137,6 +137,8 @@ export class Peer extends EventEmitter {
   #snapshotIndex = 0
   /** Entry bytes applied since the last local snapshot or compaction. */
   #logBytesSinceSnapshot = 0
+  /** Size of the last snapshot this peer encoded for its own storage. */
+  #lastSnapshotBytes = 0
   /** A local snapshot encoded in the background, waiting for the Ready loop to store it. */
   #encodedLocal: { readonly snapshot: Snapshot, readonly sm: StateMachine } | undefined
   #encodingLocal = false
@@ -736,9 +738,13 @@ export class Peer extends EventEmitter {
     // A storage that keeps no snapshot bytes (our own VolatileStorage: nothing can reopen it)
     // is compacted without encoding the tree, so there is no cost to amortize.
     const volatile = this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots ? this.storage : undefined
+    // A durable snapshot costs about the tree's encoded size: taken once the log since the last
+    // one has grown as large (at least DURABLE_SNAPSHOT_LOG_BYTES), it at most doubles what is
+    // written, and bulk loads (few large entries) do not pile up in memory and in the replay.
     const due = volatile !== undefined
       ? since >= this.opts.snapshotEntries || this.#logBytesSinceSnapshot >= VOLATILE_COMPACT_LOG_BYTES
-      : since >= Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2)
+      : since >= Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2) ||
+        this.#logBytesSinceSnapshot >= Math.max(DURABLE_SNAPSHOT_LOG_BYTES, this.#lastSnapshotBytes)
     if (!due) return
     const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
     this.#snapshotIndex = meta.index
@@ -754,6 +760,7 @@ export class Peer extends EventEmitter {
     this.#encodeBreathing(sm, 'local snapshot').then((data) => {
       this.#encodingLocal = false
       if (data === undefined) return
+      this.#lastSnapshotBytes = data.length
       this.#encodedLocal = { snapshot: { meta, data }, sm }
     }, (err: unknown) => this.#fail(err))
   }
@@ -1056,6 +1063,8 @@ export class Peer extends EventEmitter {
 
 /** Log bytes after which a storage that keeps no snapshot bytes is compacted. */
 const VOLATILE_COMPACT_LOG_BYTES = 8 << 20
+/** Least log bytes between two snapshots of a durable storage taken because of the log's size. */
+const DURABLE_SNAPSHOT_LOG_BYTES = 64 << 20
 /**
  * Snapshot chunks sent to a follower. One chunk is in flight at a time, so each costs a round
  * trip through both event loops: 4 MiB (well under the transports' 16 MiB frames) makes a

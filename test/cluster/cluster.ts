@@ -133,6 +133,17 @@ export class Cluster {
 
   /** Starts `size` peer processes on free loopback ports and waits until each is ready. */
   static async start (opts: ClusterOptions): Promise<Cluster> {
+    // A port found free can be taken by another test before our child binds it: pick again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Cluster.#startOnce(opts)
+      } catch (err) {
+        if (attempt >= 3 || !String(err).includes('EADDRINUSE')) throw err
+      }
+    }
+  }
+
+  static async #startOnce (opts: ClusterOptions): Promise<Cluster> {
     const ports = await freePorts(opts.size)
     const scheme = opts.scheme ?? 'tcp'
     const ids = Array.from({ length: opts.size }, (_, i) => String.fromCharCode(97 + i))

@@ -19,7 +19,7 @@
  * Integers are big-endian; u64 values hold JavaScript safe integers (< 2^53).
  */
 import { crc32 } from 'node:zlib'
-import { assert } from '../lib/assert.js'
+import { readU64, writeU64 } from './u64.js'
 import type { Entry, HardState, SnapshotMeta } from '../lib/consensus/types.js'
 
 const HARD_STATE_PREFIX = 0x01
@@ -27,7 +27,6 @@ const SNAPSHOT_META_PREFIX = 0x02
 const SNAPSHOT_CHUNK_PREFIX = 0x03
 const LOG_PREFIX = 0x04
 
-const TWO_POW_32 = 0x1_0000_0000
 /** Bytes before an entry's data: crc32 (4), index (8), term (8). */
 const ENTRY_HEADER_BYTES = 20
 
@@ -41,16 +40,6 @@ export const snapshotChunksStart: Buffer = Buffer.from([SNAPSHOT_CHUNK_PREFIX])
 export const logStart: Buffer = Buffer.from([LOG_PREFIX])
 /** Upper bound (exclusive) of all log keys. */
 export const logEnd: Buffer = Buffer.from([LOG_PREFIX + 1])
-
-function writeU64 (buf: Buffer, n: number, offset: number): void {
-  assert(Number.isSafeInteger(n) && n >= 0, 'u64 fields hold non-negative safe integers')
-  buf.writeUInt32BE(Math.floor(n / TWO_POW_32), offset)
-  buf.writeUInt32BE(n >>> 0, offset + 4)
-}
-
-function readU64 (buf: Buffer, offset: number): number {
-  return buf.readUInt32BE(offset) * TWO_POW_32 + buf.readUInt32BE(offset + 4)
-}
 
 /** Seals a value: writes the CRC32 of bytes [4, end) into bytes [0, 4). */
 function seal (buf: Buffer): Buffer {

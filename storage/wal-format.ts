@@ -28,6 +28,7 @@
  */
 import { crc32 } from 'node:zlib'
 import { assert } from '../lib/assert.js'
+import { readU64, writeU64 } from './u64.js'
 import type { Entry, HardState } from '../lib/consensus/types.js'
 
 /** Bytes before a record's kind: CRC (4) and length (4). */
@@ -42,7 +43,6 @@ const KIND_BATCH = 5
 export const BATCH_HEADER_BYTES = RECORD_HEADER_BYTES + 1
 /** A record body is at most this long: guards replay against a rotten length field. */
 const MAX_RECORD_BYTES = 0x7fff_ffff
-const TWO_POW_32 = 0x1_0000_0000
 
 /** One decoded log record. An entry's `data` is a view into the bytes read, not a copy. */
 export type WalRecord =
@@ -57,16 +57,6 @@ export type ReadResult =
   | { readonly kind: 'batch', readonly bytes: number }
   | { readonly kind: 'end' }
   | { readonly kind: 'damage', readonly reason: string }
-
-function writeU64 (buf: Buffer, n: number, offset: number): void {
-  assert(Number.isSafeInteger(n) && n >= 0, 'u64 fields hold non-negative safe integers')
-  buf.writeUInt32BE(Math.floor(n / TWO_POW_32), offset)
-  buf.writeUInt32BE(n >>> 0, offset + 4)
-}
-
-function readU64 (buf: Buffer, offset: number): number {
-  return buf.readUInt32BE(offset) * TWO_POW_32 + buf.readUInt32BE(offset + 4)
-}
 
 function recordCrc (buf: Buffer, start: number, end: number): number {
   return crc32(buf.subarray(start + 4, end))

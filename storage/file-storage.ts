@@ -28,7 +28,8 @@
  *
  * Must not touch: the consensus core's in-memory log.
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { assert } from '../lib/assert.js'
 import { consoleLogger, type Logger } from '../lib/env.js'
 import type { Entry, HardState, Snapshot, SnapshotMeta } from '../lib/consensus/types.js'
@@ -166,6 +167,11 @@ export class FileStorage implements Storage {
   async #recover (): Promise<RecoveredState> {
     const snapshot = await readSnapshotFile(this.#dir)
     const seqs = listSegments(this.#dir)
+    if (seqs.length === 0 && snapshot === undefined && existsSync(join(this.#dir, 'CURRENT'))) {
+      // Starting empty here would silently drop what an earlier zkpeer acknowledged.
+      throw new Error(`${this.#dir} holds a LevelDB database (a dataDir of zkpeer 0.1), not a write-ahead log: ` +
+        'pass it as db: new ClassicLevel(dir) to keep using it, or move it away to start this peer empty')
+    }
     const replayed = replay(this.#dir, seqs)
     const segments = new WalSegments(this.#dir, seqs, replayed.end, {
       segmentBytes: this.#segmentBytes,

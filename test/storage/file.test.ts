@@ -18,6 +18,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { ClassicLevel } from 'classic-level'
 import { FileStorage, type FileStorageOptions } from '../../storage/index.js'
 import { writeSnapshotFile } from '../../storage/snapshot-file.js'
 import { bytes, plain, recordingLogger, run, storageContract } from '../conformance/storage-suite.js'
@@ -281,4 +282,14 @@ t.test('file: crash recovery', async (t) => {
     t.same(plain(await storage.entries(1, 91)), plain(run(86, 90, 1)), 'the kept tail is still readable')
     await storage.close()
   })
+})
+
+t.test('file: a dataDir that holds an older LevelDB log is refused, never opened empty', async (t) => {
+  const dir = await tempDir()
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  await db.put(Uint8Array.of(1), Uint8Array.of(2))
+  await db.close()
+  await t.rejects(new FileStorage({ dir, log: recordingLogger() }).open(), /holds a LevelDB database.*db: new ClassicLevel/)
+  t.same(readdirSync(dir).filter((n) => /^wal-/.test(n)), [], 'and writes no log into it')
 })

@@ -717,11 +717,9 @@ export class Peer extends EventEmitter {
    * Snapshots when the log since the last snapshot is long enough: by entries, grown with the
    * tree, so snapshots cost about two znodes per entry (half the tree, not all of it: under
    * creates alone the tree grows as fast as the log, and a full tree's worth of entries since
-   * the last snapshot would never come). A storage that keeps no snapshot bytes is compacted
-   * more often, and also by bytes, since that costs nothing: a few big entries (multis) would
-   * otherwise pile up in memory. (Snapshotting a durable storage by bytes too, at half the last
-   * snapshot, shortened restarts but its writes of tens of MB into LevelDB stalled the log's
-   * fsyncs for over 10 s in a bulk load on a busy machine; left to the storage's next form.)
+   * the last snapshot would never come) — or by bytes, since a few big entries (multis) would
+   * otherwise pile up in memory and in the replay of a restart. A storage that keeps no snapshot
+   * bytes is compacted without encoding the tree at all, so for it both limits are low.
    */
   async #maybeSnapshot (): Promise<void> {
     const encoded = this.#encodedLocal
@@ -735,12 +733,10 @@ export class Peer extends EventEmitter {
     }
     const since = this.sm.appliedIndex - this.#snapshotIndex
     if (since === 0 || this.#encodingLocal) return
-    // A storage that keeps no snapshot bytes (our own VolatileStorage: nothing can reopen it)
-    // is compacted without encoding the tree, so there is no cost to amortize.
+    // Our own VolatileStorage (nothing can reopen it) keeps no snapshot bytes: no cost to amortize.
     const volatile = this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots ? this.storage : undefined
-    // A durable snapshot costs about the tree's encoded size: taken once the log since the last
-    // one has grown as large (at least DURABLE_SNAPSHOT_LOG_BYTES), it at most doubles what is
-    // written, and bulk loads (few large entries) do not pile up in memory and in the replay.
+    // A stored snapshot costs about the tree's encoded size: taken once the log since the last
+    // one has grown as large (at least DURABLE_SNAPSHOT_LOG_BYTES), it at most doubles what is written.
     const due = volatile !== undefined
       ? since >= this.opts.snapshotEntries || this.#logBytesSinceSnapshot >= VOLATILE_COMPACT_LOG_BYTES
       : since >= Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2) ||

@@ -76,6 +76,8 @@ export interface MessageBase {
  * followers' writes overlap the leader's own (Raft thesis §10.2.1). It is safe because the core
  * counts the leader's own log towards a quorum only after `advance`; every other message
  * (votes, acknowledgements) depends on what step 1 makes durable and must wait for it.
+ * A `hardState` that only advances `commit` (same term and vote) need not be durable before
+ * steps 2–5: the commit index is volatile in Raft, and recovering a lower one only re-learns it.
  */
 export interface Ready {
   readonly softState: SoftState | undefined

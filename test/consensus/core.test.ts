@@ -271,8 +271,11 @@ t.test('leadership transfer', async (t) => {
   t.equal(h.core(target).status().role, 'leader')
 })
 
-t.test('a follower behind the compacted log gets the snapshot in chunks', async (t) => {
-  const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0, snapshotChunkBytes: 16 })
+/**
+ * Elects a leader, cuts one follower off while 20 entries commit, compacts the leader's whole
+ * log and reconnects the follower: it can then catch up only by snapshot.
+ */
+function followerBehindCompaction (h: Harness): { l: string, f: string } {
   const l = h.elect()
   const f = h.ids.find((id) => id !== l) ?? ''
   h.cut.add(f)
@@ -282,6 +285,12 @@ t.test('a follower behind the compacted log gets the snapshot in chunks', async 
   const st = h.core(l).status()
   h.core(l).compact({ index: st.applied, term: st.term, voters: h.ids })
   h.cut.delete(f)
+  return { l, f }
+}
+
+t.test('a follower behind the compacted log gets the snapshot in chunks', async (t) => {
+  const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0, snapshotChunkBytes: 16 })
+  const { l, f } = followerBehindCompaction(h)
   // Appends lost while it was cut are declared lost after an election timeout, then re-probed.
   h.tick(15)
   t.same(h.applied.get(f), h.applied.get(l), 'follower caught up through the snapshot')
@@ -294,15 +303,7 @@ t.test('a follower behind the compacted log gets the snapshot in chunks', async 
 
 t.test('a host that has no snapshot ready yet is asked again on later heartbeats', async (t) => {
   const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0, snapshotChunkBytes: 16, snapshotDelayCalls: 3 })
-  const l = h.elect()
-  const f = h.ids.find((id) => id !== l) ?? ''
-  h.cut.add(f)
-  for (let i = 0; i < 20; i++) h.core(l).propose(enc.encode(`e${i}`))
-  h.settle()
-  h.tick(1)
-  const st = h.core(l).status()
-  h.core(l).compact({ index: st.applied, term: st.term, voters: h.ids })
-  h.cut.delete(f)
+  const { l, f } = followerBehindCompaction(h)
   h.tick(20)
   t.equal(h.snapshotsNotReady.get(l), 3, 'asked until the host had one')
   t.same(h.applied.get(f), h.applied.get(l), 'follower caught up through the snapshot')

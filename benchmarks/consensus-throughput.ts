@@ -3,7 +3,10 @@
  * 3-core ensemble over an in-memory network with synchronous persistence, 100-byte proposals,
  * proposed in batches. (2) Simulated time from a leader crash to the next commit with the
  * default timeouts (tickMs 50, electionTicks 10), median and p99 over many seeds, on the
- * simulator's clock, network (1–3 ms) and disks (0–2 ms).
+ * simulator's clock, network (1–3 ms) and disks (0–2 ms), twice: when the survivors' transports
+ * see the leader's connections close (a killed process: the kernel closes its sockets) and when
+ * the leader falls silent without a close (a hung host or a cut cable: only the election
+ * timeout notices).
  *
  * Run directly (`node dist/benchmarks/consensus-throughput.js`) to print the figures, or call
  * {@link consensusBenchmark}.
@@ -22,9 +25,17 @@ export interface ConsensusBenchmarkResult {
   readonly entriesPerSec: number
   readonly entries: number
   readonly batch: number
-  readonly failoverMedianMs: number
-  readonly failoverP99Ms: number
+  /** Fail-over when the crash closes the leader's connections (reported to the survivors). */
+  readonly failover: FailoverFigures
+  /** Fail-over when the leader falls silent: nothing is reported, the election timeout decides. */
+  readonly silentFailover: FailoverFigures
   readonly failoverSeeds: number
+}
+
+/** Median and p99 of simulated crash → next commit times, in simulated ms. */
+export interface FailoverFigures {
+  readonly medianMs: number
+  readonly p99Ms: number
 }
 
 /** Commits `total` 100-byte entries through 3 cores; returns entries per wall-clock second. */
@@ -70,8 +81,11 @@ function throughput (total: number, batch: number): number {
   return total / ((performance.now() - started) / 1000)
 }
 
-/** Simulated ms from a leader crash until a new proposal is applied by the new leader. */
-function failover (seed: number): number {
+/**
+ * Simulated ms from a leader crash until a new proposal is applied by the new leader. With
+ * `reported`, each survivor's transport tells it the leader's connection closed within 0–5 ms.
+ */
+function failover (seed: number, reported: boolean): number {
   const tickMs = 50
   const clock = new SimClock()
   const rnd = seededRandom(seed)
@@ -97,8 +111,12 @@ function failover (seed: number): number {
   }
   const leader = (): SimNode | undefined => [...nodes.values()].find((n) => n.core?.roleNow === 'leader')
   while (leader() === undefined || clock.nowMs() < 3000) clock.step(clock.nowMs() + 10)
-  leader()?.crash()
+  const old = leader()
+  old?.crash()
   crashAt = clock.nowMs()
+  if (old !== undefined && reported) {
+    for (const n of nodes.values()) if (n !== old) clock.after(rnd.intInclusive(0, 5), () => n.peerDisconnected(old.id))
+  }
   // A client keeps retrying its write every 10 ms on the surviving peers.
   clock.every(10, () => { for (const n of nodes.values()) n.propose('after') })
   while (committedAfterCrash < 0) {
@@ -115,15 +133,18 @@ export function consensusBenchmark (opts: { entries?: number, batch?: number, fa
   const failoverSeeds = opts.failoverSeeds ?? 200
   throughput(100_000, batch) // warm-up
   const entriesPerSec = throughput(entries, batch)
-  const times: number[] = []
-  for (let s = 1; s <= failoverSeeds; s++) times.push(failover(s))
-  times.sort((x, y) => x - y)
+  const figures = (reported: boolean): FailoverFigures => {
+    const times: number[] = []
+    for (let s = 1; s <= failoverSeeds; s++) times.push(failover(s, reported))
+    times.sort((x, y) => x - y)
+    return { medianMs: times[times.length >> 1]!, p99Ms: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]! }
+  }
   return {
     entriesPerSec: Math.round(entriesPerSec),
     entries,
     batch,
-    failoverMedianMs: times[times.length >> 1],
-    failoverP99Ms: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))],
+    failover: figures(true),
+    silentFailover: figures(false),
     failoverSeeds,
   }
 }
@@ -131,5 +152,6 @@ export function consensusBenchmark (opts: { entries?: number, batch?: number, fa
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = consensusBenchmark()
   process.stdout.write(`consensus: ${r.entriesPerSec.toLocaleString('en-US')} committed entries/s (3 cores, in-memory, 100-byte proposals, batch ${r.batch}); ` +
-    `leader crash → next commit: median ${r.failoverMedianMs} ms, p99 ${r.failoverP99Ms} ms (simulated, tickMs 50, electionTicks 10, ${r.failoverSeeds} seeds)\n`)
+    `leader crash → next commit (simulated, tickMs 50, electionTicks 10, ${r.failoverSeeds} seeds): connections closed median ${r.failover.medianMs} ms, p99 ${r.failover.p99Ms} ms; ` +
+    `silent leader median ${r.silentFailover.medianMs} ms, p99 ${r.silentFailover.p99Ms} ms\n`)
 }

@@ -567,7 +567,7 @@ async function memoryAndRecovery (t: Target): Promise<void> {
     if (want('memory-per-znode')) {
       push(t, 'memory-per-znode', {
         value: Math.round(rssPer), unit: 'B/znode', znodes: n,
-        detail: `resident memory (rss) growth of a follower ${t.system === 'zkpeer' ? 'peer process' : 'server JVM (default heap settings)'} over its baseline, / ${fmt(n)} znodes of ${VALUE_BYTES} B` +
+        detail: `resident memory (rss) growth of a follower ${t.system === 'zkpeer' ? 'peer process (both readings after a full GC that also releases the young generation grown under load and free pages)' : 'server JVM (default heap settings)'} over its baseline, / ${fmt(n)} znodes of ${VALUE_BYTES} B` +
           (heapPer === undefined ? '' : `; ${t.system === 'zkpeer' ? 'JS heap + array buffers' : 'Java heap in use'} after full GC grew ${fmt(heapPer)} B/znode`),
       })
     }

@@ -137,6 +137,8 @@ export class Peer extends EventEmitter {
   #snapshotIndex = 0
   /** Entry bytes applied since the last local snapshot or compaction. */
   #logBytesSinceSnapshot = 0
+  /** What {@link #logBytesSinceSnapshot} was when the core's in-memory log was last compacted. */
+  #logBytesAtCompaction = 0
   /** Size of the last snapshot this peer encoded for its own storage. */
   #lastSnapshotBytes = 0
   /** A local snapshot encoded in the background, waiting for the Ready loop to store it. */
@@ -683,6 +685,7 @@ export class Peer extends EventEmitter {
     this.sm = await restoreBreathing(data, this.env)
     const decodeMs = Math.round(this.env.clock.monotonicMs() - t0)
     this.#logBytesSinceSnapshot = 0
+    this.#logBytesAtCompaction = 0
     // The changes in between were never applied one by one: tell watches what they missed
     // before any pending write of theirs settles below.
     const tree = this.sm.tree
@@ -732,19 +735,29 @@ export class Peer extends EventEmitter {
       }
     }
     const since = this.sm.appliedIndex - this.#snapshotIndex
-    if (since === 0 || this.#encodingLocal) return
+    if (since === 0) return
     // Our own VolatileStorage (nothing can reopen it) keeps no snapshot bytes: no cost to amortize.
     const volatile = this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots ? this.storage : undefined
+    const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
+    // The core's in-memory log need not wait for a stored snapshot: a follower that needs what
+    // it forgot gets a snapshot encoded on demand (#takeSnapshot), and the storage keeps its own
+    // entries until its snapshot. Otherwise up to a stored snapshot's size of entries (some
+    // 200 B per znode of a bulk load) would sit in memory beside the tree they built.
+    if (volatile === undefined && this.#logBytesSinceSnapshot - this.#logBytesAtCompaction >= MEMORY_LOG_BYTES) {
+      this.#logBytesAtCompaction = this.#logBytesSinceSnapshot
+      this.core.compact(meta)
+    }
+    if (this.#encodingLocal) return
     // A stored snapshot costs about the tree's encoded size: taken once the log since the last
     // one has grown as large (at least DURABLE_SNAPSHOT_LOG_BYTES), it at most doubles what is written.
     const due = volatile !== undefined
-      ? since >= this.opts.snapshotEntries || this.#logBytesSinceSnapshot >= VOLATILE_COMPACT_LOG_BYTES
+      ? since >= this.opts.snapshotEntries || this.#logBytesSinceSnapshot >= MEMORY_LOG_BYTES
       : since >= Math.max(this.opts.snapshotEntries, this.sm.tree.nodeCount / 2) ||
         this.#logBytesSinceSnapshot >= Math.max(DURABLE_SNAPSHOT_LOG_BYTES, this.#lastSnapshotBytes)
     if (!due) return
-    const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
     this.#snapshotIndex = meta.index
     this.#logBytesSinceSnapshot = 0
+    this.#logBytesAtCompaction = 0
     if (volatile !== undefined) {
       volatile.compactLog(meta, this.core.compact(meta))
       return
@@ -1057,8 +1070,11 @@ export class Peer extends EventEmitter {
 
 }
 
-/** Log bytes after which a storage that keeps no snapshot bytes is compacted. */
-const VOLATILE_COMPACT_LOG_BYTES = 8 << 20
+/**
+ * Entry bytes after which the core's in-memory log is compacted (and with it a storage that
+ * keeps no snapshot bytes), whatever the stored snapshot's schedule.
+ */
+const MEMORY_LOG_BYTES = 8 << 20
 /** Least log bytes between two snapshots of a durable storage taken because of the log's size. */
 const DURABLE_SNAPSHOT_LOG_BYTES = 64 << 20
 /**

@@ -4,18 +4,20 @@
  * over the store's columns with a DataView is many times faster than building and encoding an
  * object graph.
  *
- *   tree     "ZKT4" · u32 aclCount · acl* · u32 nodeCount · node*
+ *   tree     "ZKT5" · u32 aclCount · acl* · u32 nodeCount · f64 dataBytes · data · node*
  *   acl      u32 entries · (i32 perms · str scheme · str id)*
+ *   data     every node's data bytes, back to back in node order
  *   node     str path · u32 parent · u32 aclIndex · u8 kind · f64 czxid mzxid pzxid ctime mtime ·
  *            i32 version aversion creates · [f64 ttlMs if TTL] · [i64 owner if ephemeral] ·
- *            u32 dataLength · data bytes
+ *            u32 dataLength
  *   str      u32 byteLength · UTF-8 bytes
  *
  * Nodes are written breadth first from `/`, each child list in its stored order, so a parent
  * always comes before its children and `parent` is the ordinal of the parent's record (the
  * root's is 0xFFFFFFFF). ACL lists are numbered in order of first use. The bytes are thus a
  * function of the tree's contents and sibling order only, equal on every replica that applied
- * the same transactions. Decoding rebuilds the same sibling order.
+ * the same transactions. Decoding rebuilds the same sibling order. The data of all nodes is
+ * one block, so that decoding copies it into the store in one piece instead of node by node.
  *
  * Decoding can be done in steps of a bounded number of nodes ({@link decodeTreeSteps}), so a
  * host can yield to its event loop between them; this module itself never yields or waits.
@@ -25,10 +27,13 @@ import { assert } from '../assert.js'
 import type { ACL } from './types.js'
 import { NONE, NodeKind, ZNodeStore, type NodeKindValue } from './znode-store.js'
 
-const MAGIC_BYTES = Buffer.from('ZKT4', 'latin1')
+const NO_DATA = new Uint8Array(0)
+const MAGIC_BYTES = Buffer.from('ZKT5', 'latin1')
 const NO_PARENT = 0xFFFF_FFFF
 /** path length · parent · aclIndex · kind · 5 f64 · 3 i32 · (ttl or owner) · dataLength. */
 const FIXED_NODE_BYTES = 4 + 4 + 4 + 1 + 5 * 8 + 3 * 4 + 8 + 4
+/** Data bytes copied from the store per step, counted like a node. */
+const DATA_BYTES_PER_NODE_STEP = 256
 /** Bytes of a node record after its path and before its optional fields. */
 const NODE_FIELDS_BYTES = 4 + 4 + 1 + 5 * 8 + 3 * 4
 
@@ -74,7 +79,8 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
   const parentOf = new Uint32Array(count)
   const aclIndex = new Map<readonly ACL[], number>()
   const acls: Array<readonly ACL[]> = []
-  let bound = prefix.length + 4 + 4 + 4
+  let bound = prefix.length + 4 + 4 + 4 + 8
+  let dataBytes = 0
   order[0] = root
   parentOf[0] = NO_PARENT
   let filled = 1
@@ -88,7 +94,9 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
       bound += 4
       for (const a of acl) bound += 4 + 8 + 3 * (a.id.scheme.length + a.id.id.length)
     }
-    bound += FIXED_NODE_BYTES + 3 * store.path(id).length + store.data(id).length
+    const n = store.dataLength(id)
+    dataBytes += n
+    bound += FIXED_NODE_BYTES + 3 * store.path(id).length + n
     for (let c = store.firstChild(id); c !== NONE; c = store.nextSibling(c)) {
       assert(filled < count, 'no more nodes than counted are reachable')
       order[filled] = c
@@ -127,6 +135,19 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
     }
   }
   view.setUint32(pos, count, true); pos += 4
+  view.setFloat64(pos, dataBytes, true); pos += 8
+  let copied = 0
+  for (let k = 0; k < count; k++) {
+    const id = order[k]!
+    const n = store.dataLength(id)
+    store.copyData(id, buf, pos)
+    pos += n
+    copied += 1 + Math.floor(n / DATA_BYTES_PER_NODE_STEP)
+    if (copied >= nodesPerStep) {
+      copied = 0
+      yield
+    }
+  }
   for (let k = 0; k < count; k++) {
     if (k % nodesPerStep === 0) yield
     const id = order[k]!
@@ -146,12 +167,8 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
     pos += NODE_FIELDS_BYTES
     if (kind === NodeKind.TTL) { view.setFloat64(pos, store.ttlMs(id), true); pos += 8 }
     if (kind === NodeKind.EPHEMERAL) { view.setBigInt64(pos, store.owner(id), true); pos += 8 }
-    const data = store.data(id)
-    const n = data.length
-    view.setUint32(pos, n, true)
-    if (n > 128) buf.write(data, pos + 4, n, 'latin1')
-    else for (let i = 0; i < n; i++) buf[pos + 4 + i] = data.charCodeAt(i)
-    pos += 4 + n
+    view.setUint32(pos, store.dataLength(id), true)
+    pos += 4
   }
   assert(pos <= bound, 'snapshot size bound holds')
   return buf.subarray(0, pos)
@@ -172,7 +189,7 @@ export function * decodeTreeSteps (bytes: Uint8Array, nodesPerStep: number): Gen
   assert(nodesPerStep >= 1, 'a step decodes at least one node')
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  assert(buf.length >= 12 && buf.subarray(0, 4).equals(MAGIC_BYTES), 'snapshot starts with ZKT4')
+  assert(buf.length >= 12 && buf.subarray(0, 4).equals(MAGIC_BYTES), 'snapshot starts with ZKT5')
   let pos = 4
   const need = (n: number): void => assert(pos + n <= buf.length, 'snapshot is truncated')
   const u32 = (): number => { need(4); const v = view.getUint32(pos, true); pos += 4; return v }
@@ -197,8 +214,16 @@ export function * decodeTreeSteps (bytes: Uint8Array, nodesPerStep: number): Gen
   const uses = new Uint32Array(acls.length)
   const count = u32()
   assert(count >= 1, 'a snapshot holds the root')
+  need(8)
+  const dataBytes = view.getFloat64(pos, true)
+  pos += 8
+  assert(Number.isSafeInteger(dataBytes) && dataBytes >= 0, 'data size is a byte count')
+  need(dataBytes)
   const store = new ZNodeStore()
   store.reserve(count)
+  const adopted = store.adoptData(buf.subarray(pos, pos + dataBytes))
+  pos += dataBytes
+  let dataAt = 0
   /** Last child linked under each record so far, so siblings keep their encoded order. */
   const lastChild = new Int32Array(count).fill(NONE)
   for (let k = 0; k < count; k++) {
@@ -226,10 +251,9 @@ export function * decodeTreeSteps (bytes: Uint8Array, nodesPerStep: number): Gen
     if (kind === NodeKind.TTL) { need(8); ttlMs = view.getFloat64(pos, true); pos += 8 }
     if (kind === NodeKind.EPHEMERAL) { need(8); owner = view.getBigInt64(pos, true); pos += 8 }
     const n = u32()
-    need(n)
-    const data = n === 0 ? '' : buf.toString('latin1', pos, pos + n)
-    pos += n
-    const id = store.add(path, { data, acl, czxid, mzxid, pzxid, ctime, mtime, version, aversion, creates, kind, ttlMs, owner })
+    assert(dataAt + n <= dataBytes, 'node data lies within the data block')
+    const id = store.addAdopted(path, { data: NO_DATA, acl, czxid, mzxid, pzxid, ctime, mtime, version, aversion, creates, kind, ttlMs, owner }, adopted, dataAt, n)
+    dataAt += n
     assert(id === k, 'a fresh store numbers nodes in order')
     if (k === 0) {
       assert(path === '/' && parent === NO_PARENT, 'the first node is the root')
@@ -243,6 +267,7 @@ export function * decodeTreeSteps (bytes: Uint8Array, nodesPerStep: number): Gen
     lastChild[parent] = id
   }
   assert(pos === buf.length, 'snapshot has no trailing bytes')
+  assert(dataAt === dataBytes, 'every byte of the data block belongs to a node')
   const aclUses = new Map<readonly ACL[], number>()
   for (let i = 0; i < acls.length; i++) if (uses[i]! > 0) aclUses.set(acls[i]!, uses[i]!)
   return { store, aclUses }

@@ -187,9 +187,14 @@ export class ZNodeStore {
     this.#free.push(id)
   }
 
-  /** Makes room for `count` live nodes at once (a snapshot being decoded), so the columns grow once. */
+  /**
+   * Makes room for `count` live nodes at once (a snapshot being decoded), so the columns grow
+   * once. They get room for as many again: the log replayed after a snapshot then never has
+   * them copied (a copy of a million nodes' columns costs a fresh 80 MB), while the spare room,
+   * zeroed memory never written, takes no resident memory.
+   */
   reserve (count: number): void {
-    if (count > this.#kind.length) this.#resize(count)
+    if (count > this.#kind.length) this.#resize(2 * count)
     this.#index.reserve(count)
   }
 

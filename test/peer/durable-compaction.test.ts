@@ -3,8 +3,8 @@
  * for a stored snapshot, and still (a) catches up a follower that needs the forgotten entries
  * and (b) restarts from its dataDir with everything it applied.
  * Method: three in-process Peers with dataDirs on a private MemoryNetwork. One follower is cut
- * off while more entry bytes commit than the in-memory log keeps (8 MiB) but far fewer than
- * trigger a stored snapshot (64 MiB); healed, it can only catch up by snapshot, since the
+ * off while more entry bytes commit than the in-memory log keeps (4 MiB) but fewer than
+ * trigger a stored snapshot (16 MiB); healed, it can only catch up by snapshot, since the
  * leader's core no longer holds those entries. Then the leader is stopped and started again
  * from its dataDir, alone: its own log must give back every applied write. No timing asserted.
  */

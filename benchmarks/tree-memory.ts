@@ -1,5 +1,5 @@
 /**
- * How many bytes of JS heap does a znode cost beyond its name and data?
+ * How many bytes of JS heap and array buffers does a znode cost beyond its name and data?
  *
  * Method: create N znodes with DATA_BYTES of data each under a few parents in a fresh DataTree,
  * force a full GC before and after (`node --expose-gc`), and divide the heap growth, minus the
@@ -21,10 +21,12 @@ if (gc === undefined) {
   process.exit(1)
 }
 
+/** JS heap plus array buffers (the tree keeps data bytes and its columns outside the heap). */
 function heapAfterGc (): number {
   gc!()
   gc!()
-  return process.memoryUsage().heapUsed
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
 }
 
 const tree = new DataTree()
@@ -48,5 +50,5 @@ const after = heapAfterGc()
 const perNode = (after - before) / N
 const beyond = (after - before - rawBytes) / N
 console.log(`znodes: ${N} (${DATA_BYTES}-byte data, under ${PARENTS} parents), tree.nodeCount ${tree.nodeCount}`)
-console.log(`heap growth: ${((after - before) / 1e6).toFixed(1)} MB = ${perNode.toFixed(0)} B/znode`)
+console.log(`heap + array buffers growth: ${((after - before) / 1e6).toFixed(1)} MB = ${perNode.toFixed(0)} B/znode`)
 console.log(`beyond name and data: ${beyond.toFixed(0)} B/znode (target ≤ 300)`)

@@ -24,8 +24,8 @@ export type Applied =
   | { readonly t: 'reap', readonly path: string, readonly result: ApplyResult }
 
 const snapshotPackr = new Packr({ useRecords: false, mapsAsObjects: true })
-/** Version 5: the tree's column-store format (ZKT4) and movable sessions (owner epoch, password). Older snapshots are not read. */
-const SNAPSHOT_VERSION = 5
+/** Version 6: the tree's format ZKT5 (data in one block) and movable sessions (owner epoch, password). Older snapshots are not read. */
+const SNAPSHOT_VERSION = 6
 
 /** The tree and the session table, advanced one committed entry at a time. */
 export class StateMachine {

@@ -354,16 +354,17 @@ export class RaftCore {
   }
 
   /**
-   * The host stored a snapshot of its state machine at `meta.index` (at most what it has
-   * applied and advanced): the core forgets its entries before it except the last
-   * `compactRetainEntries`, themselves cut to `compactRetainBytes` of data. A follower that
-   * needs earlier entries is then sent a snapshot from `takeSnapshot`. Snapshots not newer than
-   * the current one are ignored. Returns how many entries before `meta.index` were kept, for
-   * the host to keep as many in its storage.
+   * The host can produce a snapshot of its state machine at `meta.index` (at most what it has
+   * applied and advanced), stored or from `takeSnapshot` on demand: the core forgets its
+   * entries before it except the last `compactRetainEntries`, themselves cut to
+   * `compactRetainBytes` of data. A follower that needs earlier entries is then sent a snapshot
+   * from `takeSnapshot`. Snapshots not newer than the current one are ignored. Returns how many
+   * entries before `meta.index` the core still holds (0 when it compacted past it already),
+   * for the host to keep as many in its storage.
    */
   compact (meta: SnapshotMeta): number {
     assert(meta.index <= this.applied, 'a snapshot covers only applied entries')
-    if (meta.index <= this.snapshotIndex) return meta.index - this.log.snapIndex
+    if (meta.index <= this.snapshotIndex) return Math.max(0, meta.index - this.log.snapIndex)
     assert(meta.index <= this.log.snapIndex || this.log.term(meta.index) === meta.term, 'snapshot term matches the log')
     this.snapshotIndex = meta.index
     const floor = Math.max(this.log.snapIndex, meta.index - this.compactRetainEntries)

@@ -26,6 +26,7 @@ export const MAX_TTL_MS = 2 ** 40 - 1
 /** The create counter C is a signed 32-bit int in ZooKeeper; a create that would pass it is refused. */
 export const MAX_CREATES = 2 ** 31 - 1
 
+const NO_DATA = new Uint8Array(0)
 /** Paths that can never be deleted (§1). */
 const undeletable = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config'])
 const sequentialModes = new Set<number>([CreateMode.PERSISTENT_SEQUENTIAL, CreateMode.EPHEMERAL_SEQUENTIAL, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL])
@@ -42,10 +43,6 @@ function kindOfMode (mode: number): NodeKindValue {
 
 function isVersion (v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31
-}
-
-function asLatin1 (data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1')
 }
 
 function errorResult (code: ErrorCode): OpErrorResult {
@@ -73,7 +70,7 @@ export class DataTree {
   constructor () {
     const nodes = this.#nodes
     const system = (path: string, acl: readonly ACL[], aversion: number): number => nodes.add(path, {
-      data: '', acl: this.#acls.intern(acl), czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0,
+      data: NO_DATA, acl: this.#acls.intern(acl), czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0,
       version: 0, aversion, creates: 0, kind: NodeKind.PERSISTENT, ttlMs: 0, owner: 0n,
     })
     const root = system('/', Ids.OPEN_ACL_UNSAFE, 0)
@@ -191,7 +188,7 @@ export class DataTree {
     if (nodes.kind(parent) === NodeKind.EPHEMERAL) return new ZkError('NOCHILDRENFOREPHEMERALS', `${parentPath} is ephemeral`, path)
 
     const id = this.#insertNode(finalPath, {
-      data: asLatin1(op.data), acl: this.#acls.intern(acl), czxid: ctx.zxid, mzxid: ctx.zxid, pzxid: ctx.zxid,
+      data: op.data, acl: this.#acls.intern(acl), czxid: ctx.zxid, mzxid: ctx.zxid, pzxid: ctx.zxid,
       ctime: ctx.timeMs, mtime: ctx.timeMs, version: 0, aversion: 0, creates: 0, kind,
       ttlMs: kind === NodeKind.TTL ? op.ttlMs! : 0, owner: kind === NodeKind.EPHEMERAL ? ctx.sessionId : 0n,
     }, parentPath, parent)
@@ -227,7 +224,8 @@ export class DataTree {
     const nodes = this.#nodes
     const version = nodes.version(node)
     if (op.version !== -1 && op.version !== version) return new ZkError('BADVERSION', `expected version ${op.version}, node has ${version}`, op.path)
-    const data = nodes.data(node)
+    // A view that stays valid: the store never writes over bytes it handed out.
+    const data = nodes.dataView(node)
     const mzxid = nodes.mzxid(node)
     const mtime = nodes.mtime(node)
     this.#undo?.push(() => {
@@ -236,7 +234,7 @@ export class DataTree {
       nodes.setMzxid(node, mzxid)
       nodes.setMtime(node, mtime)
     })
-    nodes.setData(node, asLatin1(op.data))
+    nodes.setData(node, op.data)
     nodes.setVersion(node, (version + 1) | 0) // Java int arithmetic: wraps after 2^31 updates
     nodes.setMzxid(node, ctx.zxid)
     nodes.setMtime(node, ctx.timeMs)
@@ -409,7 +407,7 @@ export class DataTree {
   /** A node's data (a fresh copy) and stat. Needs READ; throws NONODE / NOAUTH / BADARGUMENTS. */
   getData (path: string, authIds: readonly Id[]): { data: Buffer, stat: Stat } {
     const node = this.#readable(path, Perms.READ, authIds)
-    return { data: Buffer.from(this.#nodes.data(node), 'latin1'), stat: this.#nodes.stat(node) }
+    return { data: Buffer.from(this.#nodes.dataView(node)), stat: this.#nodes.stat(node) }
   }
 
   /** A node's stat, or null when it does not exist. READ is checked only if it exists (ZOOKEEPER-2590). */
@@ -546,10 +544,10 @@ export class DataTree {
     // Decoded nodes share one array per distinct ACL: intern each once with all its uses.
     const interned = new Map<readonly ACL[], readonly ACL[]>()
     for (const [acl, uses] of decoded.aclUses) interned.set(acl, tree.#acls.intern(acl, uses))
-    for (const [path, id] of nodes.entries()) {
+    for (const id of nodes.ids()) {
       nodes.setAcl(id, interned.get(nodes.acl(id))!)
       const kind = nodes.kind(id)
-      if (kind !== NodeKind.PERSISTENT) tree.#index(path, kind, nodes.owner(id))
+      if (kind !== NodeKind.PERSISTENT) tree.#index(nodes.path(id), kind, nodes.owner(id))
     }
     return tree
   }
@@ -562,8 +560,9 @@ export class DataTree {
     const nodes = this.#nodes
     let ephemerals = 0
     let linked = 0
-    for (const [path, node] of nodes.entries()) {
-      assert(nodes.path(node) === path, `${path} maps to its own id`)
+    for (const node of nodes.ids()) {
+      const path = nodes.path(node)
+      assert(nodes.id(path) === node, `${path} maps to its own id`)
       let children = 0
       for (let c = nodes.firstChild(node); c !== NONE; c = nodes.nextSibling(c)) {
         assert(parentOf(nodes.path(c)) === path, `child ${nodes.path(c)} is listed under its parent`)

@@ -1,12 +1,12 @@
 /**
  * Where the tree keeps its znodes: column storage indexed by a small integer id, instead of one
- * object per znode. A million znodes are then a handful of typed arrays and three plain arrays
- * (paths, data, ACL references) rather than millions of objects, boxed numbers and Set entries:
- * about half the memory, and nothing per znode for the garbage collector to trace but the two
- * strings. Children are an intrusive doubly linked list (first child, next and previous
+ * object per znode. A million znodes are then a handful of typed arrays, two plain arrays
+ * (paths, ACL references), a hash table of int32 slots (path-index.ts) and data bytes in shared
+ * chunks (data-arena.ts) rather than millions of objects, boxed numbers and Set entries:
+ * nothing per znode for the garbage collector to trace but its path string. Children are an intrusive doubly linked list (first child, next and previous
  * sibling), so a child costs three int32 slots instead of an entry in a per-parent Set.
  *
- * Owns: the path → id map, every stat column, data, ACL references, TTLs and ephemeral owners,
+ * Owns: the path → id index, every stat column, data, ACL references, TTLs and ephemeral owners,
  * the sibling lists and the free list of ids. Knows nothing of ZooKeeper's rules (the DataTree
  * enforces them) and never reorders siblings on its own: a child is linked at the head of its
  * parent's list, or after a given sibling, so replicas that make the same calls in the same
@@ -18,6 +18,8 @@
  */
 
 import { assert } from '../assert.js'
+import { DataArena } from './data-arena.js'
+import { PathIndex } from './path-index.js'
 import type { ACL, Stat } from './types.js'
 
 /** What kind of node this is; decides ephemeralOwner, reaping and NOCHILDRENFOREPHEMERALS. */
@@ -44,13 +46,18 @@ const I_NUM_CHILDREN = 3
 const I_FIRST_CHILD = 4
 const I_NEXT = 5
 const I_PREV = 6
-const I_STRIDE = 7
+/** Where the node's data sits in the arena. */
+const I_DATA_CHUNK = 7
+const I_DATA_OFFSET = 8
+const I_DATA_LENGTH = 9
+const I_STRIDE = 10
 
 const INITIAL_CAPACITY = 64
 
 /** The fields a new znode starts with; the rest (counts, links) start at zero/none. */
 export interface NewZNode {
-  readonly data: string
+  /** Copied in: the caller may reuse or drop it afterwards. */
+  readonly data: Uint8Array
   readonly acl: readonly ACL[]
   readonly czxid: number
   readonly mzxid: number
@@ -69,10 +76,10 @@ export interface NewZNode {
 
 /** Column storage of znodes; see the module comment. Ids are only meaningful to one store. */
 export class ZNodeStore {
-  readonly #ids = new Map<string, number>()
-  #paths: Array<string | undefined> = []
-  /** Data as latin1 strings (one char per byte): immutable, byte-exact, one heap object each. */
-  #data: string[] = []
+  #index = new PathIndex()
+  /** Paths by id in a {@link frozenCopy} (which has no index); undefined in a live store. */
+  #frozenPaths: Array<string | undefined> | undefined
+  #arena = new DataArena()
   /** Interned ACL lists (the DataTree's AclTable), shared by reference. */
   #acls: Array<readonly ACL[]> = []
   #f64 = new Float64Array(INITIAL_CAPACITY * F_STRIDE)
@@ -87,17 +94,22 @@ export class ZNodeStore {
 
   /** Number of live znodes. */
   get size (): number {
-    return this.#ids.size
+    return this.#index.size
+  }
+
+  /** Bytes of replaced or removed data not yet reclaimed (the arena compacts once they outweigh the live data). */
+  get dataGarbageBytes (): number {
+    return this.#arena.garbageBytes
   }
 
   /** The id of the node at `path`, or undefined. */
   id (path: string): number | undefined {
-    return this.#ids.get(path)
+    return this.#index.get(path)
   }
 
-  /** Live paths with their ids, in no particular order (the map's). */
-  entries (): IterableIterator<[string, number]> {
-    return this.#ids.entries()
+  /** Ids of the live nodes, lowest first. */
+  ids (): IterableIterator<number> {
+    return this.#index.ids()
   }
 
   /**
@@ -106,13 +118,42 @@ export class ZNodeStore {
    * removal (LIFO, after undoing everything since) gets the removed node's id back.
    */
   add (path: string, n: NewZNode): number {
+    const id = this.#place(path, n)
+    const i32 = this.#i32
+    const i = id * I_STRIDE
+    i32[i + I_DATA_OFFSET] = this.#arena.append(n.data)
+    i32[i + I_DATA_CHUNK] = this.#arena.lastChunk
+    i32[i + I_DATA_LENGTH] = n.data.length
+    return id
+  }
+
+  /**
+   * Copies `bytes` into the data arena in one piece, for {@link addAdopted} to point nodes into;
+   * returns the piece's handle.
+   */
+  adoptData (bytes: Uint8Array): number {
+    return this.#arena.adopt(bytes)
+  }
+
+  /**
+   * {@link add}, with the node's data already in the store: `length` bytes at `offset` of the
+   * piece `adopted` returned by {@link adoptData}. `n.data` is ignored. Bytes of a piece that
+   * no node points to are never reclaimed: point every byte at one node.
+   */
+  addAdopted (path: string, n: NewZNode, adopted: number, offset: number, length: number): number {
+    const id = this.#place(path, n)
+    const i32 = this.#i32
+    const i = id * I_STRIDE
+    i32[i + I_DATA_OFFSET] = offset
+    i32[i + I_DATA_CHUNK] = adopted
+    i32[i + I_DATA_LENGTH] = length
+    return id
+  }
+
+  /** Everything of {@link add} but the data. */
+  #place (path: string, n: NewZNode): number {
     const id = this.#free.length > 0 ? this.#free.pop()! : this.#grow()
-    const before = this.#ids.size
-    this.#ids.set(path, id)
-    // Checked by size rather than a lookup first: decoding a snapshot adds a million paths.
-    assert(this.#ids.size === before + 1, 'a path holds one node')
-    this.#paths[id] = path
-    this.#data[id] = n.data
+    this.#index.set(path, id)
     this.#acls[id] = n.acl
     const f = id * F_STRIDE
     const f64 = this.#f64
@@ -138,20 +179,49 @@ export class ZNodeStore {
 
   /** Removes an unlinked, childless node and frees its id. */
   remove (id: number): void {
-    const path = this.#paths[id]
-    assert(path !== undefined, 'only live nodes are removed')
     assert(this.numChildren(id) === 0, 'only childless nodes are removed')
-    this.#ids.delete(path)
-    this.#paths[id] = undefined
-    this.#data[id] = ''
+    this.#index.delete(id)
+    this.#releaseData(id)
     this.#ttlMs.delete(id)
     this.#owner.delete(id)
     this.#free.push(id)
   }
 
-  /** Makes room for `count` live nodes at once (a snapshot being decoded), so the columns grow once. */
+  /**
+   * Makes room for `count` live nodes at once (a snapshot being decoded), so the columns grow
+   * once. They get room for as many again: the log replayed after a snapshot then never has
+   * them copied (a copy of a million nodes' columns costs a fresh 80 MB), while the spare room,
+   * zeroed memory never written, takes no resident memory.
+   */
   reserve (count: number): void {
-    if (count > this.#kind.length) this.#resize(count)
+    if (count > this.#kind.length) this.#resize(2 * count)
+    this.#index.reserve(count)
+  }
+
+  /** Drops the node's data (its length becomes 0, so a compaction meanwhile skips it). */
+  #releaseData (id: number): void {
+    const at = id * I_STRIDE + I_DATA_LENGTH
+    this.#arena.release(this.#i32[at]!)
+    this.#i32[at] = 0
+    if (this.#arena.wantsCompaction()) this.#compactData()
+  }
+
+  /**
+   * Copies the live data into a fresh arena: O(live bytes), once garbage outweighs them. Views
+   * handed out earlier keep the old chunks alive and keep reading the same bytes.
+   */
+  #compactData (): void {
+    const old = this.#arena
+    const fresh = new DataArena()
+    const i32 = this.#i32
+    for (const id of this.#index.ids()) {
+      const i = id * I_STRIDE
+      const length = i32[i + I_DATA_LENGTH]!
+      i32[i + I_DATA_OFFSET] = fresh.append(old.view(i32[i + I_DATA_CHUNK]!, i32[i + I_DATA_OFFSET]!, length))
+      i32[i + I_DATA_CHUNK] = fresh.lastChunk
+    }
+    assert(fresh.liveBytes === old.liveBytes, 'a compaction moves every live byte')
+    this.#arena = fresh
   }
 
   #grow (): number {
@@ -214,13 +284,37 @@ export class ZNodeStore {
 
   /** The node's full path. */
   path (id: number): string {
-    const p = this.#paths[id]
+    const p = this.#frozenPaths === undefined ? this.#index.path(id) : this.#frozenPaths[id]
     assert(p !== undefined, 'a live node has a path')
     return p
   }
 
-  data (id: number): string { return this.#data[id]! }
-  setData (id: number, data: string): void { this.#data[id] = data }
+  /** The node's data, as a view that stays valid and unchanged, but must never be written. */
+  dataView (id: number): Buffer {
+    const i = id * I_STRIDE
+    const i32 = this.#i32
+    return this.#arena.view(i32[i + I_DATA_CHUNK]!, i32[i + I_DATA_OFFSET]!, i32[i + I_DATA_LENGTH]!)
+  }
+
+  /** Copies the node's data to `target` at `at`. */
+  copyData (id: number, target: Uint8Array, at: number): void {
+    const i = id * I_STRIDE
+    const i32 = this.#i32
+    this.#arena.copyOut(i32[i + I_DATA_CHUNK]!, i32[i + I_DATA_OFFSET]!, i32[i + I_DATA_LENGTH]!, target, at)
+  }
+
+  /** Bytes of the node's data. */
+  dataLength (id: number): number { return this.#i32[id * I_STRIDE + I_DATA_LENGTH]! }
+
+  /** Replaces the node's data with a copy of `data`. */
+  setData (id: number, data: Uint8Array): void {
+    this.#releaseData(id)
+    const i = id * I_STRIDE
+    const i32 = this.#i32
+    i32[i + I_DATA_OFFSET] = this.#arena.append(data)
+    i32[i + I_DATA_CHUNK] = this.#arena.lastChunk
+    i32[i + I_DATA_LENGTH] = data.length
+  }
   acl (id: number): readonly ACL[] { return this.#acls[id]! }
   setAcl (id: number, acl: readonly ACL[]): void { this.#acls[id] = acl }
   kind (id: number): NodeKindValue { return this.#kind[id] as NodeKindValue }
@@ -244,15 +338,15 @@ export class ZNodeStore {
 
   /**
    * A copy of every column as it is now, for encoding a snapshot while this store moves on
-   * (strings are immutable, so they are shared, not copied). The copy answers reads by id
-   * ({@link firstChild}, {@link path}, {@link stat}…) only: it has no path map, so
-   * {@link id} finds nothing and {@link size} is 0; take the root's id and the node count from
-   * this store first.
+   * (path strings and data bytes never change in place, so they are shared, not copied). The
+   * copy answers reads by id ({@link firstChild}, {@link path}, {@link stat}…) only: it has no
+   * path index, so {@link id} finds nothing and {@link size} is 0; take the root's id and the
+   * node count from this store first.
    */
   frozenCopy (): ZNodeStore {
     const copy = new ZNodeStore()
-    copy.#paths = this.#paths.slice()
-    copy.#data = this.#data.slice()
+    copy.#frozenPaths = this.#index.pathsCopy()
+    copy.#arena = this.#arena
     copy.#acls = this.#acls.slice()
     copy.#f64 = this.#f64.slice(0, this.#used * F_STRIDE)
     copy.#i32 = this.#i32.slice(0, this.#used * I_STRIDE)
@@ -266,7 +360,7 @@ export class ZNodeStore {
   /** Everything {@link add} needs to recreate the node as it is now (to undo its removal). */
   fields (id: number): NewZNode {
     return {
-      data: this.data(id), acl: this.acl(id), czxid: this.czxid(id), mzxid: this.mzxid(id), pzxid: this.pzxid(id),
+      data: this.dataView(id), acl: this.acl(id), czxid: this.czxid(id), mzxid: this.mzxid(id), pzxid: this.pzxid(id),
       ctime: this.ctime(id), mtime: this.mtime(id), version: this.version(id), aversion: this.aversion(id),
       creates: this.creates(id), kind: this.kind(id), ttlMs: this.ttlMs(id), owner: this.owner(id),
     }
@@ -293,7 +387,7 @@ export class ZNodeStore {
       cversion: (2 * i32[i + I_CREATES]! - numChildren) | 0,
       aversion: i32[i + I_AVERSION]!,
       ephemeralOwner: this.#kind[id] === NodeKind.EPHEMERAL ? this.owner(id) : 0n,
-      dataLength: this.#data[id]!.length,
+      dataLength: i32[i + I_DATA_LENGTH]!,
       numChildren,
     }
   }

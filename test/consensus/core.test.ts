@@ -301,6 +301,23 @@ t.test('a follower behind the compacted log gets the snapshot in chunks', async 
   t.equal(h.applied.get(f)?.at(-1), 'after', 'and then from the log')
 })
 
+t.test('a stored snapshot older than the in-memory compaction keeps no entries and changes nothing', async (t) => {
+  // A durable host compacts the core's log on its own, ahead of its slower stored snapshots.
+  const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0 })
+  const l = h.elect()
+  for (let i = 0; i < 10; i++) h.core(l).propose(enc.encode(`e${i}`))
+  h.settle()
+  h.tick(1)
+  const st = h.core(l).status()
+  const older = { index: st.applied - 5, term: st.term, voters: h.ids }
+  t.equal(h.core(l).compact({ index: st.applied, term: st.term, voters: h.ids }), 0, 'nothing retained')
+  t.equal(h.core(l).compact(older), 0, 'an older snapshot: none of its entries are still held')
+  h.core(l).propose(enc.encode('after'))
+  h.settle()
+  h.tick(1)
+  for (const id of h.ids) t.equal(h.applied.get(id)?.at(-1), 'after', `${id} still replicates`)
+})
+
 t.test('a host that has no snapshot ready yet is asked again on later heartbeats', async (t) => {
   const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0, snapshotChunkBytes: 16, snapshotDelayCalls: 3 })
   const { l, f } = followerBehindCompaction(h)

@@ -38,6 +38,11 @@ t.test('round trip preserves everything', async (t) => {
   d.ok(setData('/a', 'y'))
   d.ok(setACL('/a', Ids.READ_ACL_UNSAFE.map((a) => ({ ...a, perms: Perms.ALL }))))
   d.ok(setData('/zookeeper/config', 'server.1=x'), { authIds: su })
+  // A path over 127 bytes and parents hundreds of records back: multi-byte varints.
+  d.ok(create(`/${'long-'.repeat(60)}`, { data: 'l' }))
+  d.ok(create('/many'))
+  for (let i = 0; i < 300; i++) d.ok(create(`/many/m${i}`, { data: String(i) }))
+  d.ok(create('/many/m299/deep'))
   const bytes = d.tree.snapshot()
   const copy = DataTree.fromSnapshot(bytes)
   copy.checkInvariants()

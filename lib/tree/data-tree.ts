@@ -11,6 +11,8 @@
  * tentative changes in reverse order).
  */
 
+// Imported, not the global: in ES modules Node's global Buffer is a getter, called on every use.
+import { Buffer } from 'node:buffer'
 import { assert, unreachable } from '../assert.js'
 import { badArguments, Codes, ZkError, type ErrorCode, type OpErrorResult } from '../errors.js'
 import { aclForReader, checkAcl, fixupAcl } from './acl.js'
@@ -46,6 +48,16 @@ function isVersion (v: unknown): v is number {
 
 function asLatin1 (data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1')
+}
+
+/**
+ * True when the ACL's first entry grants `perm` to world:anyone, as the default ACL does: then
+ * every session may, whatever its ids, and a read need not look at them. Otherwise the caller
+ * asks checkAcl, which decides every case.
+ */
+function grantsEveryone (acl: readonly ACL[], perm: number): boolean {
+  const first = acl[0]
+  return first !== undefined && (first.perms & perm) !== 0 && first.id.scheme === 'world' && first.id.id === 'anyone'
 }
 
 function errorResult (code: ErrorCode): OpErrorResult {
@@ -402,7 +414,8 @@ export class DataTree {
       validatePath(path)
       throw new ZkError('NONODE', undefined, path)
     }
-    if (!checkAcl(this.#nodes.acl(node), perm, authIds)) throw new ZkError('NOAUTH', undefined, path)
+    const acl = this.#nodes.acl(node)
+    if (!grantsEveryone(acl, perm) && !checkAcl(acl, perm, authIds)) throw new ZkError('NOAUTH', undefined, path)
     return node
   }
 
@@ -419,7 +432,8 @@ export class DataTree {
       validatePath(path)
       return null
     }
-    if (!checkAcl(this.#nodes.acl(node), Perms.READ, authIds)) throw new ZkError('NOAUTH', undefined, path)
+    const acl = this.#nodes.acl(node)
+    if (!grantsEveryone(acl, Perms.READ) && !checkAcl(acl, Perms.READ, authIds)) throw new ZkError('NOAUTH', undefined, path)
     return this.#nodes.stat(node)
   }
 

@@ -127,6 +127,8 @@ export interface PersistentWatchOptions {
  */
 export class Session extends EventEmitter implements WatchOwner {
   #state: SessionState = 'connected'
+  /** False once the session ended here (expired, closed or moved): the one test a plain read needs. */
+  #open = true
   readonly #authIds: Id[] = [{ scheme: 'ip', id: '127.0.0.1' }]
   /** The last write or sync issued; reads issued while it is unsettled wait for it. */
   #last: Turn | undefined
@@ -181,6 +183,13 @@ export class Session extends EventEmitter implements WatchOwner {
 
   /** Reads a znode's data and stat; `watch` is a one-shot listener for its next change. */
   getData (path: string, options?: WatchOptions): Promise<{ data: Buffer, stat: Stat }> {
+    if (options === undefined && this.#readsAtOnce()) {
+      try {
+        return Promise.resolve(this.host.tree.getData(path, this.#authIds))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     return this.#read(() => {
       const p = validatePath(path)
       const watch = toListener(options)
@@ -216,6 +225,13 @@ export class Session extends EventEmitter implements WatchOwner {
 
   /** Resolves with the znode's stat, or null if it does not exist; a watch is set either way. */
   exists (path: string, options?: WatchOptions): Promise<Stat | null> {
+    if (options === undefined && this.#readsAtOnce()) {
+      try {
+        return Promise.resolve(this.host.tree.exists(path, this.#authIds))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     return this.#read(() => {
       const p = validatePath(path)
       const watch = toListener(options)
@@ -227,6 +243,13 @@ export class Session extends EventEmitter implements WatchOwner {
 
   /** Resolves with the names of a znode's children, sorted; `watch` fires on the next child change. */
   getChildren (path: string, options?: WatchOptions): Promise<string[]> {
+    if (options === undefined && this.#readsAtOnce()) {
+      try {
+        return Promise.resolve(this.host.tree.getChildren(path, this.#authIds))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     return this.#read(() => {
       const p = validatePath(path)
       const watch = toListener(options)
@@ -424,6 +447,7 @@ export class Session extends EventEmitter implements WatchOwner {
   end (state: 'expired' | 'closed', moved = false): void {
     if (this.#state === 'expired' || this.#state === 'closed') return
     this.#state = state
+    this.#open = false
     this.#movedAway = moved
     this.host.watches.removeOwner(this)
     for (const end of this.#iterators) end()
@@ -455,6 +479,17 @@ export class Session extends EventEmitter implements WatchOwner {
     if (this.#movedAway) throw new ZkError('SESSIONMOVED', `session 0x${this.sessionId.toString(16)} was attached elsewhere: use the handle that connect({ sessionId, password }) returned`)
     if (this.#state === 'expired') throw new ZkError('SESSIONEXPIRED', `session 0x${this.sessionId.toString(16)} has expired: open a new one with peer.connect()`)
     if (this.#state === 'closed') throw new ZkError('SESSIONEXPIRED', `session 0x${this.sessionId.toString(16)} is closed: open a new one with peer.connect()`)
+  }
+
+  /**
+   * True when a read may be served right now: the session is open and none of its writes or
+   * syncs is in flight. Such a read without a watch goes straight to the tree, with no closure
+   * and no separate path check: the tree looks the path up first and validates it only on a
+   * miss (every stored path is valid), so a malformed path still rejects with BADARGUMENTS.
+   */
+  #readsAtOnce (): boolean {
+    const last = this.#last
+    return this.#open && (last === undefined || last.settled)
   }
 
   /**

@@ -11,6 +11,8 @@
  * tentative changes in reverse order).
  */
 
+// Imported, not the global: in ES modules Node's global Buffer is a getter, called on every use.
+import { Buffer } from 'node:buffer'
 import { assert, unreachable } from '../assert.js'
 import { badArguments, Codes, ZkError, type ErrorCode, type OpErrorResult } from '../errors.js'
 import { aclForReader, checkAcl, fixupAcl } from './acl.js'
@@ -45,6 +47,15 @@ function isVersion (v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31
 }
 
+/**
+ * True when the ACL's first entry grants READ to world:anyone, as the default ACL does: then
+ * every session may read, whatever its ids. Otherwise checkAcl decides.
+ */
+function everyoneReads (acl: readonly ACL[]): boolean {
+  const first = acl[0]
+  return first !== undefined && (first.perms & Perms.READ) !== 0 && first.id.scheme === 'world' && first.id.id === 'anyone'
+}
+
 function errorResult (code: ErrorCode): OpErrorResult {
   return { type: 'error', rc: Codes[code], code }
 }
@@ -61,6 +72,12 @@ export class DataTree {
   #undo: Array<() => void> | null = null
   /** Changes made by the txn being applied, in order. */
   #changes: TreeChange[] = []
+  /**
+   * The last stored ACL list found to grant READ to everyone. Stored lists are interned and
+   * never changed in place, so a list's verdict is fixed; a read of a node with this list then
+   * skips looking into it (V8 does not inline element loads from the frozen interned arrays).
+   */
+  #readableByAll: readonly ACL[] | undefined
 
   /**
    * A fresh tree with ZooKeeper's system nodes (§1): `/` (one child, reported cversion −1),
@@ -391,7 +408,7 @@ export class DataTree {
 
   // ---------------------------------------------------------------- reads
 
-  /** The node at a valid path after the ACL check; throws BADARGUMENTS, NONODE or NOAUTH. */
+  /** The node at a valid path after the ACL check (`perm` includes READ); throws BADARGUMENTS, NONODE or NOAUTH. */
   #readable (path: string, perm: number, authIds: readonly Id[]): number {
     // Every stored path was validated when its node was created, so only a miss needs the
     // check (to tell a malformed path from a missing node); hot reads skip it.
@@ -400,8 +417,18 @@ export class DataTree {
       validatePath(path)
       throw new ZkError('NONODE', undefined, path)
     }
-    if (!checkAcl(this.#nodes.acl(node), perm, authIds)) throw new ZkError('NOAUTH', undefined, path)
+    if (!this.#mayRead(this.#nodes.acl(node), perm, authIds)) throw new ZkError('NOAUTH', undefined, path)
     return node
+  }
+
+  /** checkAcl for a `perm` that includes READ, answered at once for lists readable by all. */
+  #mayRead (acl: readonly ACL[], perm: number, authIds: readonly Id[]): boolean {
+    if (acl === this.#readableByAll) return true
+    if (everyoneReads(acl)) {
+      this.#readableByAll = acl
+      return true
+    }
+    return checkAcl(acl, perm, authIds)
   }
 
   /** A node's data (a fresh copy) and stat. Needs READ; throws NONODE / NOAUTH / BADARGUMENTS. */
@@ -417,7 +444,7 @@ export class DataTree {
       validatePath(path)
       return null
     }
-    if (!checkAcl(this.#nodes.acl(node), Perms.READ, authIds)) throw new ZkError('NOAUTH', undefined, path)
+    if (!this.#mayRead(this.#nodes.acl(node), Perms.READ, authIds)) throw new ZkError('NOAUTH', undefined, path)
     return this.#nodes.stat(node)
   }
 

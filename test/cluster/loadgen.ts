@@ -8,6 +8,8 @@
  * milliseconds with sub-millisecond precision (`performance.timeOrigin + performance.now()`):
  * every process on one machine reads the same clock.
  */
+// Imported, not the global: Node's global performance is a getter, called on every use.
+import { performance } from 'node:perf_hooks'
 
 /** What the generator needs from a client: the public operations, promise-shaped. */
 export interface ClientOps {
@@ -158,11 +160,14 @@ export class LoadGenerator {
     const every = Math.max(1, req.sampleEvery)
     const latencies = new Float64Array(Math.ceil(req.ops / every))
     const { path, keys } = req
+    // The key paths are made once, as an app holds the names of the nodes it uses: building a
+    // string per operation would time the generator, not the store.
+    const key = Array.from({ length: keys }, (_, k) => `${path}/k${k}`)
     const op: (i: number) => Promise<unknown> =
-      req.workload === 'write' ? (i) => zk.setData(`${path}/k${i % keys}`, value)
+      req.workload === 'write' ? (i) => zk.setData(key[i % keys]!, value)
         : req.workload === 'create-seq' ? () => zk.create(`${path}/seq-`, value, true)
-          : req.workload === 'read' ? (i) => zk.getData(`${path}/k${i % keys}`)
-            : (i) => zk.sync(path).then(() => zk.getData(`${path}/k${i % keys}`))
+          : req.workload === 'read' ? (i) => zk.getData(key[i % keys]!)
+            : (i) => zk.sync(path).then(() => zk.getData(key[i % keys]!))
     let next = 0
     let errors = 0
     let firstError: string | undefined

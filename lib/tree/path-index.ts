@@ -39,8 +39,9 @@ export class PathIndex {
     return this.#size
   }
 
-  /** The id at `path`, or undefined. */
+  /** The id at `path`, or undefined (also for a value that is not a string: callers look up before validating). */
   get (path: string): number | undefined {
+    if (typeof path !== 'string') return undefined
     const slots = this.#slots
     const mask = slots.length - 1
     const h = hashPath(path)

@@ -100,7 +100,10 @@ export class GroupCommit<Op = BatchOp> {
       }
       for (const waiter of group.waiters) waiter.resolve()
       // What the writers do once durable (send acknowledgements, apply, queue more writes)
-      // goes before the next batch, which may block the event loop while it syncs.
+      // goes before the next batch, which may block the event loop while it syncs: one
+      // microtask lets their continuations run (and hand messages to the transport, which
+      // flushes on its own immediate), then `gather` waits as long as before the first batch.
+      await Promise.resolve()
       if (this.#next.waiters.length > 0) await this.#gather()
     }
     this.#running = undefined

@@ -130,9 +130,14 @@ export class Peer extends EventEmitter {
   #term = 0
   #stopped = false
   #stopping = false
+  #failed = false
   #stopPromise: Promise<void> | undefined
   #driving = false
   #scheduled = false
+  /** Writes issued by the Ready loop and not yet durable. */
+  #writesInFlight = 0
+  /** The last write the Ready loop issued: messages held for durability go after it. */
+  #lastWrite: Promise<void> = Promise.resolve()
   #appliedTerm = 0
   #snapshotIndex = 0
   /** Entry bytes applied since the last local snapshot or compaction. */
@@ -488,7 +493,13 @@ export class Peer extends EventEmitter {
     })
   }
 
-  /** Processes Ready batches, one at a time, in the order the core's contract requires. */
+  /**
+   * Processes Ready batches, one at a time, in the order the core's contract requires. Writes
+   * are issued and not awaited (see the Ready contract's asynchronous writes): while the disk
+   * syncs one batch, later Readies are taken, their committed entries applied and their writes
+   * queued for the next batch, so the disk is kept busy. A Ready carrying a snapshot is the
+   * exception: it is made durable and installed before anything after it.
+   */
   async #drive (): Promise<void> {
     this.#driving = true
     try {
@@ -498,16 +509,28 @@ export class Peer extends EventEmitter {
         if (rd.softState !== undefined) this.#onSoftState(rd.softState)
         // Replication goes out first, so followers write while this peer writes (see Ready).
         const messages = rd.messages as readonly Message[]
-        for (const m of messages) if (isLeaderMessage(m)) this.#send(m.to, { k: 'raft', m })
-        if (rd.snapshot !== undefined || rd.hardState !== undefined || rd.entries.length > 0) {
-          await this.storage.write({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries })
+        const held: Message[] = []
+        for (const m of messages) {
+          if (isLeaderMessage(m)) this.#send(m.to, { k: 'raft', m })
+          else held.push(m)
         }
-        if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
-        for (const m of messages) if (!isLeaderMessage(m)) this.#send(m.to, { k: 'raft', m })
+        if (rd.snapshot !== undefined) {
+          await this.storage.write({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries })
+          await this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
+          this.#sendHeld(held)
+        } else if (rd.hardState !== undefined || rd.entries.length > 0) {
+          this.#issueWrite(rd, held)
+        } else if (this.#writesInFlight > 0) {
+          // They may depend on what a write still in flight makes durable (a repeated vote or
+          // acknowledgement): they go when it is.
+          this.#lastWrite.then(() => this.#sendHeld(held), () => {})
+        } else {
+          this.#sendHeld(held)
+        }
         for (const e of rd.committed) this.#apply(e)
         for (const rs of rd.readStates) this.#onReadState(rs)
         this.#releaseReadWaiters()
-        this.core.advance(rd)
+        this.core.advance(rd, { durable: rd.snapshot !== undefined })
         await this.#maybeSnapshot()
         this.#flushForwards()
       }
@@ -517,7 +540,32 @@ export class Peer extends EventEmitter {
     if (!this.#stopped && (this.core.hasReady() || this.#forwardQueue.length > 0)) this.#schedule()
   }
 
+  /**
+   * Issues `rd`'s write without waiting for it; once it is durable (storage resolves writes in
+   * order, so every earlier one is too), sends the messages that depend on it and tells the core.
+   */
+  #issueWrite (rd: Ready, held: readonly Message[]): void {
+    this.#writesInFlight++
+    const write = this.storage.write({ hardState: rd.hardState, entries: rd.entries })
+    this.#lastWrite = write
+    write.then(() => {
+      this.#writesInFlight--
+      if (this.#stopped) return
+      this.#sendHeld(held)
+      this.core.persisted(rd)
+      this.#schedule()
+    }, (err: unknown) => this.#fail(err))
+  }
+
+  #sendHeld (held: readonly Message[]): void {
+    if (this.#stopped) return
+    for (const m of held) this.#send(m.to, { k: 'raft', m })
+  }
+
   #fail (err: unknown): void {
+    // A failed storage fails every write queued after it too: one report is enough.
+    if (this.#failed) return
+    this.#failed = true
     this.log.error('peer failed and stops: storage or consensus error', { error: err instanceof Error ? err.stack ?? err.message : String(err) })
     this.stop().catch((e: unknown) => this.log.error('stopping after a failure failed too', { error: String(e) }))
   }

@@ -9,8 +9,8 @@
  * How a write becomes durable: each `write()` is planned at call time into records (entries,
  * hard state, compaction floor, reset), checked against an outline of the log that includes
  * every queued write; the group commit then writes everything queued as one batch record (read
- * back whole or not at all) with one `writev` at the end of the newest segment and one
- * `fdatasync`, a new snapshot (if any) having been written and renamed into place first. The
+ * back whole or not at all) with one synced `writev` (`O_DSYNC`) at the end of the newest
+ * segment, a new snapshot (if any) having been written and renamed into place first. The
  * hard state travels in the log rather than in a file of its own because its commit index
  * changes with nearly every batch: one sync per batch, not two; and a write that only advances
  * the commit index waits for no sync at all, it rides with the next batch (see `Storage.write`).
@@ -19,7 +19,8 @@
  *
  * A batch is cut at the next `setImmediate`, so that messages already handed to the transport
  * (which flushes on its own immediate, queued earlier) go out first and the followers' syncs
- * overlap this one. Small batches are then written and synced on the event loop, large ones on
+ * overlap this one; the same wait comes between batches, so that what the writers of one batch
+ * send once it is durable is not held up by the next (see `group-commit.ts`). Small batches are then written and synced on the event loop, large ones on
  * the thread pool (see `blockingMaxRecords`).
  *
  * Invariants, checked with assertions on every write (a failure is a bug in the caller): the
@@ -60,14 +61,14 @@ export interface FileStorageOptions {
    */
   readonly dir: string
   /**
-   * Whether each batch is fdatasynced before its writes resolve. Default true: without it a
+   * Whether each batch is synced before its writes resolve. Default true: without it a
    * machine crash may lose acknowledged writes, which Raft's safety depends on.
    */
   readonly sync?: boolean
   /**
    * Batches of at most this many records (entries, hard states, …) are written and synced
    * synchronously on the event loop; larger ones on the thread pool. Default 4. A lone write (an
-   * entry and a hard state) gains most from blocking: it skips two thread-pool round trips, and
+   * entry and a hard state) gains most from blocking: it skips a thread-pool round trip, and
    * the loop has nothing else to do meanwhile. A large batch means load, and then the loop's
    * time is better spent receiving acknowledgements and applying entries while the disk syncs.
    * 0 never blocks; `Infinity` always does.

@@ -2,10 +2,11 @@
  * Group commit: many writers, one synced batch at a time.
  *
  * Owns: the queue of writes waiting for the disk. While one batch is being written, every new
- * write appends its operations to the *next* batch; when the current batch is durable, the next
- * one goes down whole, with one sync, and its writers' promises resolve in call order. A sync
- * costs about the same for one entry as for a hundred, so throughput grows with concurrency
- * while a lone writer still pays only one sync.
+ * write appends its operations to the *next* batch; when the current batch is durable, its
+ * writers' promises resolve in call order and, once their continuations and the `gather` wait
+ * have run, the next batch goes down whole, with one sync. A sync costs about the same for one
+ * entry as for a hundred, so throughput grows with concurrency while a lone writer still pays
+ * only one sync.
  *
  * Invariants: batches are committed strictly one after another, in submission order; a writer
  * is resolved only after every write submitted before it is durable. After a failed batch
@@ -30,7 +31,10 @@ interface Group<Op> {
 /** Commits one batch durably (e.g. `db.batch(ops, { sync: true })`). */
 export type CommitBatch = (ops: BatchOp[]) => Promise<void>
 
-/** Resolves when the first batch should be cut: writes submitted before then share it. */
+/**
+ * Resolves when a batch should be cut: writes submitted before then share it. Awaited before
+ * the first batch and between batches.
+ */
 export type Gather = () => Promise<void>
 
 /** Waits one microtask: every write issued in the same synchronous run shares the batch. */
@@ -95,6 +99,12 @@ export class GroupCommit<Op = BatchOp> {
         break
       }
       for (const waiter of group.waiters) waiter.resolve()
+      // What the writers do once durable (send acknowledgements, apply, queue more writes)
+      // goes before the next batch, which may block the event loop while it syncs: one
+      // microtask lets their continuations run (and hand messages to the transport, which
+      // flushes on its own immediate), then `gather` waits as long as before the first batch.
+      await Promise.resolve()
+      if (this.#next.waiters.length > 0) await this.#gather()
     }
     this.#running = undefined
   }

@@ -4,13 +4,16 @@
  *
  * Owns: creating, appending to, truncating, reading and deleting segment files, and the one
  * file descriptor open for appending. Each append is one batch record (see `wal-format.ts`),
- * written with one `writev` at the end of the newest segment followed by one `fdatasync`; a new segment is started (and the directory fsynced, so
- * its name is durable too) when the newest has reached `segmentBytes`. A batch never spans two
- * segments, so every segment but the newest ends with a completely synced batch.
+ * written with one `writev` at the end of the newest segment. The segment is open with
+ * `O_DSYNC`, so that writev returns only once its data is durable, as if an `fdatasync`
+ * followed: one system call, and off the event loop one hop to the thread pool instead of two.
+ * A new segment is started (and the directory fsynced, so its name is durable too) when the
+ * newest has reached `segmentBytes`. A batch never spans two segments, so every segment but the
+ * newest ends with a completely synced batch.
  *
  * Segments are preallocated: once the newest segment is half full, a spare file of
  * `segmentBytes` zeros is written and synced on the thread pool, then renamed into place when
- * the next segment is started. Appends then overwrite zeros in place, so `fdatasync` flushes
+ * the next segment is started. Appends then overwrite zeros in place, so each sync flushes
  * data only; appending to a growing file makes every sync also commit the file system's
  * journal, which is shared with every other process writing to the disk. Not before half: a
  * peer that just started (and is recovering, or catching up) does not compete with a burst of
@@ -25,7 +28,7 @@
  * Must not touch: what the bytes mean (see `wal-format.ts` and `wal-replay.ts`).
  */
 import {
-  closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync,
+  closeSync, constants, fdatasyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync,
   unlinkSync, writev, writevSync,
 } from 'node:fs'
 import { open, rename } from 'node:fs/promises'
@@ -73,7 +76,7 @@ export interface WalSegmentsOptions {
    * (the current hard state and the log's floor). Called when a segment is started.
    */
   readonly header: () => Buffer[]
-  /** Whether appends are fdatasynced. Off only for throwaway data: a machine crash loses them. */
+  /** Whether appends are synced (`O_DSYNC`). Off only for throwaway data: a machine crash loses them. */
   readonly sync: boolean
   /** Whether segments are preallocated with zeros (see the module comment). */
   readonly preallocate: boolean
@@ -105,7 +108,7 @@ export class WalSegments {
     this.#opts = opts
     this.#end = end
     const newest = this.#seqs[this.#seqs.length - 1]
-    if (newest !== undefined) this.#fd = openSync(join(dir, segmentName(newest)), 'r+')
+    if (newest !== undefined) this.#fd = openSync(join(dir, segmentName(newest)), this.#appendFlags())
     if (opts.preallocate) {
       rmSync(join(dir, SPARE_TMP), { force: true })
       const spare = join(dir, SPARE)
@@ -119,14 +122,13 @@ export class WalSegments {
   get seqs (): number[] { return [...this.#seqs] }
 
   /**
-   * Appends `buffers` and syncs them, blocking the event loop for the write and the
-   * `fdatasync` (a fraction of a millisecond on a local SSD, less than a hop to the thread pool).
+   * Appends `buffers` and syncs them, blocking the event loop for the synced write (a fraction
+   * of a millisecond on a local SSD, less than a hop to the thread pool).
    */
   appendSync (buffers: readonly Buffer[]): Placement {
     const at = this.#prepare()
     try {
       writevSync(at.fd, at.buffers(buffers), at.position)
-      if (this.#opts.sync) fdatasyncSync(at.fd)
     } catch (err) {
       throw this.#fail(err)
     }
@@ -140,7 +142,6 @@ export class WalSegments {
       await new Promise<void>((resolve, reject) => {
         writev(at.fd, at.buffers(buffers), at.position, (err) => { err === null ? resolve() : reject(err) })
       })
-      if (this.#opts.sync) await new Promise<void>((resolve, reject) => { fdatasync(at.fd, (err) => { err === null ? resolve() : reject(err) }) })
     } catch (err) {
       throw this.#fail(err)
     }
@@ -186,7 +187,7 @@ export class WalSegments {
       unlinkSync(join(this.#dir, segmentName(this.#seqs.pop()!)))
     }
     assert(this.#seqs[this.#seqs.length - 1] === seq, 'truncating a segment that exists')
-    this.#fd = openSync(join(this.#dir, segmentName(seq)), 'r+')
+    this.#fd = openSync(join(this.#dir, segmentName(seq)), this.#appendFlags())
     ftruncateSync(this.#fd, offset)
     fdatasyncSync(this.#fd)
     syncDirectorySync(this.#dir)
@@ -197,6 +198,11 @@ export class WalSegments {
   async close (): Promise<void> {
     await this.#preparing
     this.#closeFd()
+  }
+
+  /** How the segment being appended to is opened: read-write, and synced on every write when syncing. */
+  #appendFlags (): number {
+    return constants.O_RDWR | (this.#opts.sync ? constants.O_DSYNC : 0)
   }
 
   #closeFd (): void {
@@ -246,10 +252,10 @@ export class WalSegments {
       const name = join(this.#dir, segmentName(seq))
       if (this.#spare === 'ready') {
         renameSync(join(this.#dir, SPARE), name)
-        this.#fd = openSync(name, 'r+')
+        this.#fd = openSync(name, this.#appendFlags())
         this.#spare = 'none'
       } else {
-        this.#fd = openSync(name, 'wx+')
+        this.#fd = openSync(name, this.#appendFlags() | constants.O_CREAT | constants.O_EXCL)
       }
       this.#seqs.push(seq)
       this.#end = 0

@@ -12,12 +12,14 @@
  * Durability rules (why the Ready contract is what it is):
  * - every message goes out in a Ready whose snapshot/hardState/entries the host persisted
  *   first, so a vote or an append acknowledgement never refers to state a crash could lose;
- * - the leader counts its own log toward a quorum only up to what `advance()` confirmed durable;
+ * - the leader counts its own log toward a quorum only up to what the host confirmed durable
+ *   (`advance()`, or `persisted()` for a write that completes after its Ready was advanced);
  * - the leader commits by counting only entries of its own term (Raft §5.4.2); earlier entries
  *   commit with them.
  *
  * Between `ready()` and `advance()` the host may keep calling `step`, `tick`, `propose`: what
- * they produce waits for the next Ready. Only one Ready is outstanding at a time.
+ * they produce waits for the next Ready. Only one Ready is outstanding at a time, but many
+ * Readies' writes may be in flight (advanced with `{ durable: false }`, not yet `persisted`).
  */
 import { assert } from '../assert.js'
 import { RaftLog } from './log.js'
@@ -433,7 +435,8 @@ export class RaftCore {
     log.unstableFrom = last + 1
     const snapshot = this.pendingSnapshot
     this.pendingSnapshot = undefined
-    // Everything up to `last` is in this or an earlier Ready, so durable before it is applied.
+    // Committed entries are durable on a quorum and were handed to the host in this or an
+    // earlier Ready: they may be applied before this peer's own copy is durable.
     const from = Math.max(this.applied, snapshot?.meta.index ?? 0) + 1
     const committed = log.slice(from, log.commit + 1)
     const rd: Ready = {
@@ -452,29 +455,53 @@ export class RaftCore {
   }
 
   /**
-   * The host has persisted, sent and applied `rd` (the Ready last returned). Durable entries now
-   * count toward the leader's quorum.
+   * The host has processed `rd` (the Ready last returned) per the Ready contract, and the next
+   * Ready may be taken. By default its write is durable too, and durable entries now count
+   * toward the leader's quorum. With `{ durable: false }` the write was only issued (storage
+   * keeps writes in order) and the host reports it with {@link persisted} once it is durable;
+   * meanwhile the messages that depend on it are held (see the Ready contract). A Ready that
+   * carries a snapshot must be durable when advanced.
    */
-  advance (rd: Ready): void {
+  advance (rd: Ready, opts: { readonly durable?: boolean } = {}): void {
     assert(rd === this.outstanding, 'advance the outstanding Ready')
+    const durable = opts.durable ?? true
+    assert(durable || rd.snapshot === undefined, 'a snapshot is durable before its Ready is advanced')
     this.outstanding = undefined
-    const log = this.log
     if (rd.snapshot !== undefined) {
       const index = rd.snapshot.meta.index
+      const log = this.log
       if (log.snapIndex >= index && log.persistedTo < index) log.persistedTo = index
       if (this.applied < index) this.applied = index
-    }
-    const n = rd.entries.length
-    if (n > 0) {
-      const lastEntry = rd.entries[n - 1]
-      // If that entry is still in the log, nothing before it was replaced since: all durable.
-      if (log.matchTerm(lastEntry.index, lastEntry.term) && log.persistedTo < lastEntry.index) {
-        log.persistedTo = lastEntry.index
-      }
     }
     if (rd.committed.length > 0) {
       const lastApplied = rd.committed[rd.committed.length - 1].index
       if (lastApplied > this.applied) this.applied = lastApplied
+    }
+    if (durable) this.markPersisted(rd)
+    this.checkInvariants()
+  }
+
+  /**
+   * The write of `rd`, advanced with `{ durable: false }`, is now durable, and so is every write
+   * issued before it. Hosts report writes in the order they issued them.
+   */
+  persisted (rd: Ready): void {
+    assert(rd !== this.outstanding, 'a Ready is advanced before its write is reported durable')
+    this.markPersisted(rd)
+    this.checkInvariants()
+  }
+
+  /** Counts `rd`'s entries as durable (if the log still holds them) toward the leader's quorum. */
+  private markPersisted (rd: Ready): void {
+    const log = this.log
+    const n = rd.entries.length
+    if (n > 0) {
+      const lastEntry = rd.entries[n - 1]
+      // If that entry is still in the log, nothing before it was replaced since (Log Matching):
+      // every entry up to it is what this or an earlier write made durable.
+      if (log.matchTerm(lastEntry.index, lastEntry.term) && log.persistedTo < lastEntry.index) {
+        log.persistedTo = lastEntry.index
+      }
     }
     if (this.role === 'leader') {
       const self = this.mustProgress(this.id)
@@ -484,7 +511,6 @@ export class RaftCore {
         this.maybeCommit()
       }
     }
-    this.checkInvariants()
   }
 
   /** Role, term, indexes and (on the leader) per-peer progress. */

@@ -74,8 +74,14 @@ export interface MessageBase {
  * Exception to the order: the messages a leader sends to replicate (`isLeaderMessage`:
  * appends, heartbeats, snapshot chunks, TimeoutNow) may go out before step 1 completes, so the
  * followers' writes overlap the leader's own (Raft thesis §10.2.1). It is safe because the core
- * counts the leader's own log towards a quorum only after `advance`; every other message
+ * counts the leader's own log towards a quorum only once told it is durable; every other message
  * (votes, acknowledgements) depends on what step 1 makes durable and must wait for it.
+ * Asynchronous writes: a host whose storage keeps writes in order may, without a snapshot,
+ * issue step 1 and go on with steps 3–5 at once, calling `core.advance(ready, { durable: false })`
+ * and later `core.persisted(ready)` when the write (with every earlier one) is durable. It then
+ * holds the messages other than the leader's until every write issued up to this Ready's is
+ * durable, even when this Ready writes nothing. Applying `committed` early is safe: a quorum
+ * holds those entries durably whatever this peer's disk does.
  * A `hardState` that only advances `commit` (same term and vote) need not be durable before
  * steps 2–5: the commit index is volatile in Raft, and recovering a lower one only re-learns it.
  */

@@ -158,6 +158,28 @@ t.test('the leader counts its own log only after advance', async (t) => {
   t.equal(core.status().commit, 2, 'committed once durable')
 })
 
+t.test('asynchronous writes: the leader counts its own log only once persisted, however many Readies later', async (t) => {
+  const h = new Harness(['a'])
+  h.elect()
+  const core = h.core('a')
+  core.propose(enc.encode('one'))
+  const rd1 = core.ready()
+  core.advance(rd1, { durable: false })
+  core.propose(enc.encode('two'))
+  t.ok(core.hasReady(), 'the next Ready may be taken while the first write is in flight')
+  const rd2 = core.ready()
+  core.advance(rd2, { durable: false })
+  t.equal(core.status().commit, 1, 'nothing committed while both writes are in flight')
+  t.notOk(core.hasReady(), 'and nothing to do')
+  core.persisted(rd1)
+  t.equal(core.status().commit, 2, 'the first write durable: its entry commits, not the second')
+  core.persisted(rd2)
+  t.equal(core.status().commit, 3, 'the second write durable: its entry commits')
+  const rd3 = core.ready()
+  t.same(rd3.committed.map((e) => dec.decode(e.data)), ['one', 'two'], 'both handed out to apply')
+  t.throws(() => { core.persisted(rd3) }, 'a Ready is reported durable only after it was advanced')
+})
+
 t.test('check-quorum: an isolated leader steps down; pre-vote: a returning peer does not disrupt', async (t) => {
   const h = new Harness(['a', 'b', 'c'])
   const l = h.elect()

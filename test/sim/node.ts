@@ -1,13 +1,15 @@
 /**
  * A simulated node: a small host around one consensus core that follows the Ready contract
- * (persist → install snapshot → send → apply → advance) over a {@link SimDisk}, applies committed
+ * (persist → install snapshot → send → apply → advance) over a {@link SimDisk}, or its
+ * asynchronous-write variant (issue the write, send the leader's messages, apply, advance at
+ * once; send the rest and report `persisted` when the disk completes it), applies committed
  * entries to a trivial state machine (the list of applied entry keys) and snapshots it now and
  * then so snapshot transfer is exercised. A crash drops the core and every pending disk write;
  * a restart rebuilds both from what was durable.
  */
 import { assert } from '../../lib/assert.js'
-import type { Message } from '../../lib/consensus/messages.js'
-import type { Entry, HardState, PeerId, ReadState, Snapshot, SnapshotMeta } from '../../lib/consensus/types.js'
+import { isLeaderMessage, type Message } from '../../lib/consensus/messages.js'
+import type { Entry, HardState, PeerId, Ready, ReadState, Snapshot, SnapshotMeta } from '../../lib/consensus/types.js'
 import type { RaftCoreConfig } from '../../lib/consensus/core.js'
 import type { SimClock } from './clock.js'
 import { SimDisk } from './disk.js'
@@ -34,6 +36,11 @@ export interface NodeSettings {
   readonly core: Omit<RaftCoreConfig, 'id' | 'durable'>
   /** Take a snapshot once this many entries were applied since the last one. */
   readonly snapshotEvery: number
+  /**
+   * Follow the Ready contract's asynchronous writes: later Readies are processed while earlier
+   * writes are still on their way to the disk.
+   */
+  readonly asyncWrites?: boolean
 }
 
 const text = new TextDecoder()
@@ -149,6 +156,10 @@ export class SimNode {
     const core = this.core
     if (core === undefined || this.busy || !core.hasReady()) return
     const rd = core.ready()
+    if (this.settings.asyncWrites === true && rd.snapshot === undefined) {
+      this.pumpAsync(core, rd)
+      return
+    }
     this.busy = true
     const incarnation = this.incarnation
     const finish = (): void => {
@@ -161,24 +172,67 @@ export class SimNode {
         this.hooks.onSnapshotInstalled(this, rd.snapshot)
       }
       for (const m of rd.messages) this.hooks.send(m as Message)
-      for (const e of rd.committed) {
-        assert(e.index === this.appliedIndex + 1, 'apply in log order without gaps')
-        this.keys.push(entryKey(e))
-        this.appliedTerm = e.term
-        this.hooks.onApply(this, e)
-      }
-      for (const rs of rd.readStates) this.hooks.onReadState(this, rs)
+      this.applyAndRead(rd)
       core.advance(rd)
       this.busy = false
       this.maybeSnapshot(core)
       this.pump()
     }
     if (rd.snapshot === undefined && rd.hardState === undefined && rd.entries.length === 0) {
-      // Nothing to persist: everything it depends on is durable already.
+      // Nothing to persist: everything it depends on is durable already (the synchronous host
+      // never has a write in flight here).
       this.clock.after(0, finish)
     } else {
       this.disk.write((s) => persist(s, rd.snapshot, rd.hardState, rd.entries), finish)
     }
+  }
+
+  /**
+   * The asynchronous variant: the write is queued, the leader's messages go and committed
+   * entries are applied now; the other messages wait for the disk to complete this write (and,
+   * FIFO, every earlier one). A Ready without a write still queues an empty one when its
+   * messages must wait for writes in flight.
+   */
+  private pumpAsync (core: SimCore, rd: Ready): void {
+    const incarnation = this.incarnation
+    const held: Message[] = []
+    for (const m of rd.messages as readonly Message[]) {
+      if (isLeaderMessage(m)) this.hooks.send(m)
+      else held.push(m)
+    }
+    const writes = rd.hardState !== undefined || rd.entries.length > 0
+    if (writes || (held.length > 0 && this.disk.pending() > 0)) {
+      this.disk.write((s) => { if (writes) persist(s, undefined, rd.hardState, rd.entries) }, () => {
+        if (incarnation !== this.incarnation || this.core !== core) return
+        for (const m of held) this.hooks.send(m)
+        if (writes) {
+          core.persisted(rd)
+          this.pump()
+        }
+      })
+    } else {
+      for (const m of held) this.hooks.send(m)
+    }
+    this.applyAndRead(rd)
+    core.advance(rd, { durable: false })
+    this.maybeSnapshot(core)
+    // Later Readies come on the next event, as a host's loop would take them.
+    this.busy = true
+    this.clock.after(0, () => {
+      if (incarnation !== this.incarnation) return
+      this.busy = false
+      this.pump()
+    })
+  }
+
+  private applyAndRead (rd: Ready): void {
+    for (const e of rd.committed) {
+      assert(e.index === this.appliedIndex + 1, 'apply in log order without gaps')
+      this.keys.push(entryKey(e))
+      this.appliedTerm = e.term
+      this.hooks.onApply(this, e)
+    }
+    for (const rs of rd.readStates) this.hooks.onReadState(this, rs)
   }
 
   private maybeSnapshot (core: SimCore): void {

@@ -120,7 +120,9 @@ export function runSim (opts: SimOptions): SimResult {
   const makeCore = opts.makeCore ?? correctCore
 
   for (const id of ids) {
-    const node = new SimNode(id, clock, { core: coreSettings, snapshotEvery }, makeCore, {
+    // Hosts of both kinds, side by side: synchronous writes, and writes that complete late.
+    const asyncWrites = rnd.intInclusive(0, 1) === 1
+    const node = new SimNode(id, clock, { core: coreSettings, snapshotEvery, asyncWrites }, makeCore, {
       send: (m) => {
         Object.freeze(m)
         if (m.type === 'app') Object.freeze(m.entries)

@@ -22,6 +22,7 @@ import { resolveOptions, type PeerOptions, type ResolvedOptions } from './peer-o
 import { Session, type SessionHost, type WriteRequest } from './session/session.js'
 import { type Applied, StateMachine } from './state-machine.js'
 import { systemEnv } from './system-env.js'
+import type { DataTree } from './tree/data-tree.js'
 import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
@@ -176,7 +177,8 @@ export class Peer extends EventEmitter {
   #transport: Transport | undefined
   #zkServer: ZkServer | undefined
   #drained: Promise<void> = Promise.resolve()
-  readonly #host: SessionHost
+  /** What sessions use; `tree` is a plain field kept equal to `sm.tree` (a getter is not inlined on the read path). */
+  readonly #host: SessionHost & { tree: DataTree }
 
   private constructor (
     private readonly opts: ResolvedOptions,
@@ -192,9 +194,8 @@ export class Peer extends EventEmitter {
     this.#readPrefix = `${opts.id}:${Buffer.from(env.random.bytes(6)).toString('hex')}`
     this.#snapshotIndex = sm.appliedIndex
     const watches = new WatchRegistry()
-    const peer = this
     this.#host = {
-      get tree () { return peer.sm.tree },
+      tree: sm.tree,
       watches,
       maxDataBytes: opts.maxDataBytes,
       log,
@@ -736,6 +737,7 @@ export class Peer extends EventEmitter {
     const since = this.sm.appliedIndex
     const t0 = this.env.clock.monotonicMs()
     this.sm = await restoreBreathing(data, this.env)
+    this.#host.tree = this.sm.tree
     const decodeMs = Math.round(this.env.clock.monotonicMs() - t0)
     this.#logBytesSinceSnapshot = 0
     this.#logBytesAtCompaction = 0

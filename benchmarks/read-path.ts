@@ -10,33 +10,21 @@
  * difference in instructions by the difference in reads (the startup cancels out).
  */
 import { fileURLToPath } from 'node:url'
-import { CreateMode, Op, Peer, type Session } from '../lib/index.js'
+import { Peer } from '../lib/index.js'
 import { silentLogger } from '../lib/env.js'
-import { LoadGenerator, type ClientOps, type GenBenchReport } from '../test/cluster/loadgen.js'
+import { LoadGenerator, type GenBenchReport } from '../test/cluster/loadgen.js'
+import { sessionClientOps } from '../test/cluster/session-ops.js'
 
 const KEYS = 1024
 const VALUE_BYTES = 100
 const PATH = '/bench-w'
-
-/** The same adapter as the cluster child's: the public Session API only. */
-function clientOps (zk: Session): ClientOps {
-  return {
-    setData: (path, data) => zk.setData(path, data),
-    create: (path, data, sequential) => zk.create(path, data, { mode: sequential ? CreateMode.PERSISTENT_SEQUENTIAL : CreateMode.PERSISTENT }),
-    getData: (path) => zk.getData(path),
-    getDataWatch: (path, listener) => zk.getData(path, { watch: () => listener() }),
-    exists: async (path) => await zk.exists(path) !== null,
-    sync: (path) => zk.sync(path),
-    multiCreate: (paths, data) => zk.multi(paths.map((p) => Op.create(p, data))),
-  }
-}
 
 /** Runs `warmup` reads, then `repeats` × `ops` reads; resolves with reads/s of each repeat. */
 export async function readPathBench (opts: { ops: number, warmup: number, repeats: number }): Promise<number[]> {
   const peer = await Peer.start({ id: 'reads', log: silentLogger })
   await peer.ready()
   const zk = await peer.connect()
-  const ops = clientOps(zk)
+  const ops = sessionClientOps(zk)
   const gen = new LoadGenerator(() => ops, async () => ops)
   await gen.handle({ kind: 'prepare', path: PATH, keys: KEYS, bytes: VALUE_BYTES })
   const bench = (n: number): Promise<GenBenchReport> => gen.handle({ kind: 'bench', workload: 'read', path: PATH, ops: n, inFlight: 64, bytes: VALUE_BYTES, keys: KEYS, sampleEvery: 16 }) as Promise<GenBenchReport>

@@ -549,25 +549,41 @@ async function steady (t: Target): Promise<void> {
   })
 }
 
+/**
+ * A process's memory once background work has settled: a peer may still be encoding a snapshot
+ * in steps when it has caught up (its frozen copy and output briefly hold some 250 B per znode),
+ * a JVM may still be collecting. Readings (each after a full GC) 1 s apart, until two agree
+ * within 2% (at most 10); the last one.
+ */
+async function settledMemory (t: Target, id: string): Promise<{ rss: number, heap?: number, readings: number }> {
+  let last = await t.memory(id)
+  for (let readings = 2; ; readings++) {
+    await sleep(1000)
+    const m = await t.memory(id)
+    if (Math.abs(m.rss - last.rss) <= 0.02 * last.rss || readings === 10) return { ...m, readings }
+    last = m
+  }
+}
+
 async function memoryAndRecovery (t: Target): Promise<void> {
   if (!want('memory-per-znode') && !want('recovery-1m')) return
   const leader = await t.leader()
   const follower = t.ids.find((id) => id !== leader)!
   await caughtUp(t, t.ids)
-  const base = await t.memory(follower)
+  const base = await settledMemory(t, follower)
   let have = 0
   for (const n of size.memory) {
     const p = await t.gen(leader).request<{ seconds: number }>({ cmd: 'gen', op: { kind: 'populate', parent: '/bench-mem', from: have, count: n - have, bytes: VALUE_BYTES, batch: 500, inFlight: 4 } }, 1_800_000)
     progress(`${t.system} ${t.durable ? 'durable' : 'in-memory'}: populated ${fmt(n)} znodes (${fmt((n - have) / p.seconds)}/s, multi of 500)`)
     have = n
     await caughtUp(t, t.ids, 600_000)
-    const m = await t.memory(follower)
+    const m = await settledMemory(t, follower)
     const rssPer = (m.rss - base.rss) / n
     const heapPer = m.heap !== undefined && base.heap !== undefined ? (m.heap - base.heap) / n : undefined
     if (want('memory-per-znode')) {
       push(t, 'memory-per-znode', {
         value: Math.round(rssPer), unit: 'B/znode', znodes: n,
-        detail: `resident memory (rss) growth of a follower ${t.system === 'zkpeer' ? 'peer process (both readings after a full GC that also releases the young generation grown under load and free pages)' : 'server JVM (default heap settings)'} over its baseline, / ${fmt(n)} znodes of ${VALUE_BYTES} B` +
+        detail: `resident memory (rss) growth of a follower ${t.system === 'zkpeer' ? 'peer process (each reading after a full GC that also releases the young generation grown under load and free pages)' : 'server JVM (default heap settings)'} over its baseline, / ${fmt(n)} znodes of ${VALUE_BYTES} B, read once background work settled (readings 1 s apart until two agree within 2%: ${m.readings} readings)` +
           (heapPer === undefined ? '' : `; ${t.system === 'zkpeer' ? 'JS heap + array buffers' : 'Java heap in use'} after full GC grew ${fmt(heapPer)} B/znode`),
       })
     }

@@ -5,10 +5,11 @@
  */
 import { writeFileSync } from 'node:fs'
 import { Session as InspectorSession } from 'node:inspector'
-import { CreateMode, Op, Peer, ZkError, type Session } from '../../lib/index.js'
-import { LoadGenerator, type ClientOps } from './loadgen.js'
+import { Peer, ZkError, type Session } from '../../lib/index.js'
+import { LoadGenerator } from './loadgen.js'
 import { runRecipe } from './recipes.js'
 import type { ChildEvent, ChildReply, ChildRequest, LoadReport } from './protocol.js'
+import { sessionClientOps } from './session-ops.js'
 
 let peer: Peer | undefined
 const sessions = new Map<number, Session>()
@@ -127,22 +128,9 @@ async function handle (req: ChildRequest): Promise<unknown> {
   }
 }
 
-/** The load generator's view of a Session (the public API only, as an embedding app uses it). */
-function clientOps (zk: Session): ClientOps {
-  return {
-    setData: (path, data) => zk.setData(path, data),
-    create: (path, data, sequential) => zk.create(path, data, { mode: sequential ? CreateMode.PERSISTENT_SEQUENTIAL : CreateMode.PERSISTENT }),
-    getData: (path) => zk.getData(path),
-    getDataWatch: (path, listener) => zk.getData(path, { watch: () => listener() }),
-    exists: async (path) => await zk.exists(path) !== null,
-    sync: (path) => zk.sync(path),
-    multiCreate: (paths, data) => zk.multi(paths.map((p) => Op.create(p, data))),
-  }
-}
-
 const generator = new LoadGenerator(
-  () => clientOps(session(1)),
-  async () => clientOps(await need().connect()),
+  () => sessionClientOps(session(1)),
+  async () => sessionClientOps(await need().connect()),
 )
 
 let profiler: InspectorSession | undefined

@@ -696,7 +696,8 @@ function targets (): string[] {
   }
   for (const durable of [true, false]) {
     const rl = get('zkpeer', 'read-local', durable)
-    if (rl !== undefined) lines.push(`| read-local ${durable ? 'durable' : 'in-memory'} ≥ 2,000,000/s | ${fmt(rl.opsPerSec)}/s | ${verdict(rl.opsPerSec! >= 2_000_000)} |`)
+    // A --quick repeat is some 60 ms of reads, most of it spent before the JIT has optimized them.
+    if (rl !== undefined) lines.push(`| read-local ${durable ? 'durable' : 'in-memory'} ≥ 2,000,000/s | ${fmt(rl.opsPerSec)}/s | ${verdict(quick ? undefined : rl.opsPerSec! >= 2_000_000)}${quick ? ' (--quick reads too few to judge: run without it)' : ''} |`)
   }
   const fa = get('zkpeer', 'failover', true, 'writes-resume')
   const fb = get('zookeeper', 'failover', true, 'writes-resume')
@@ -708,7 +709,9 @@ function targets (): string[] {
     lines.push(`| no spurious election under steady full write load (${durable ? 'durable' : 'in-memory'}, ${fmt(steadySeconds)} s) | ${fmt(terms.value)} terms gained, ${fmt(changes.value)} leader changes | ${verdict(terms.value === 0 && changes.value === 0)} |`)
   }
   for (const r of rows.filter((x) => x.system === 'zkpeer' && x.workload === 'memory-per-znode')) {
-    lines.push(`| memory ≤ 400 B/znode (${mode(r)}, ${fmt(r.znodes)} znodes) | ${fmt(r.value)} B (rss) | ${verdict(r.value! <= 400)} |`)
+    // At --quick's 20,000 znodes, fixed costs (V8's young generation grows by up to 32 MB under a bulk load) outweigh the znodes.
+    const judged = r.znodes! >= 100_000
+    lines.push(`| memory ≤ 400 B/znode (${mode(r)}, ${fmt(r.znodes)} znodes) | ${fmt(r.value)} B (rss) | ${verdict(judged ? r.value! <= 400 : undefined)}${judged ? '' : ' (run without --quick for 100,000 and 1,000,000)'} |`)
   }
   for (const r of rows.filter((x) => x.system === 'zkpeer' && x.workload === 'recovery-1m')) {
     lines.push(`| recovery of 1,000,000 znodes ≤ 3 s (${mode(r)}, measured with ${fmt(r.znodes)}) | ${fmt(r.value)} ms | ${verdict(r.znodes! < 1_000_000 ? undefined : r.value! <= 3000)}${r.znodes! < 1_000_000 ? ' (run without --quick for 1,000,000)' : ''} |`)

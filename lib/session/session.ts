@@ -183,13 +183,7 @@ export class Session extends EventEmitter implements WatchOwner {
 
   /** Reads a znode's data and stat; `watch` is a one-shot listener for its next change. */
   getData (path: string, options?: WatchOptions): Promise<{ data: Buffer, stat: Stat }> {
-    if (options === undefined && this.#readsAtOnce()) {
-      try {
-        return Promise.resolve(this.host.tree.getData(path, this.#authIds))
-      } catch (err) {
-        return Promise.reject(err)
-      }
-    }
+    if (options === undefined && this.#readsAtOnce()) return this.#readNow(READ_DATA, path)
     return this.#read(() => {
       const p = validatePath(path)
       const watch = toListener(options)
@@ -225,13 +219,7 @@ export class Session extends EventEmitter implements WatchOwner {
 
   /** Resolves with the znode's stat, or null if it does not exist; a watch is set either way. */
   exists (path: string, options?: WatchOptions): Promise<Stat | null> {
-    if (options === undefined && this.#readsAtOnce()) {
-      try {
-        return Promise.resolve(this.host.tree.exists(path, this.#authIds))
-      } catch (err) {
-        return Promise.reject(err)
-      }
-    }
+    if (options === undefined && this.#readsAtOnce()) return this.#readNow(READ_STAT, path)
     return this.#read(() => {
       const p = validatePath(path)
       const watch = toListener(options)
@@ -243,13 +231,7 @@ export class Session extends EventEmitter implements WatchOwner {
 
   /** Resolves with the names of a znode's children, sorted; `watch` fires on the next child change. */
   getChildren (path: string, options?: WatchOptions): Promise<string[]> {
-    if (options === undefined && this.#readsAtOnce()) {
-      try {
-        return Promise.resolve(this.host.tree.getChildren(path, this.#authIds))
-      } catch (err) {
-        return Promise.reject(err)
-      }
-    }
+    if (options === undefined && this.#readsAtOnce()) return this.#readNow(READ_CHILDREN, path)
     return this.#read(() => {
       const p = validatePath(path)
       const watch = toListener(options)
@@ -493,6 +475,19 @@ export class Session extends EventEmitter implements WatchOwner {
   }
 
   /**
+   * Serves a plain read at once (see {@link #readsAtOnce}); the tree's errors (BADARGUMENTS,
+   * NONODE, NOAUTH) reject rather than throw. `read` is one of the module's fixed functions, so
+   * no closure is made per read.
+   */
+  #readNow<T> (read: TreeRead<T>, path: string): Promise<T> {
+    try {
+      return Promise.resolve(read(this.host.tree, path, this.#authIds))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
    * Runs a local read (validation included, so bad input rejects rather than throws) after
    * this session's in-flight writes, keeping FIFO order.
    */
@@ -536,6 +531,12 @@ export class Session extends EventEmitter implements WatchOwner {
     })
   }
 }
+
+/** A read of the tree on behalf of a session with `authIds`, as {@link Session}'s fast path makes it. */
+type TreeRead<T> = (tree: DataTree, path: string, authIds: readonly Id[]) => T
+const READ_DATA: TreeRead<{ data: Buffer, stat: Stat }> = (tree, path, authIds) => tree.getData(path, authIds)
+const READ_STAT: TreeRead<Stat | null> = (tree, path, authIds) => tree.exists(path, authIds)
+const READ_CHILDREN: TreeRead<string[]> = (tree, path, authIds) => tree.getChildren(path, authIds)
 
 function createdPath (results: OpResult[]): string {
   return (results[0] as { path: string }).path

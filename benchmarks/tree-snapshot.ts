@@ -41,20 +41,20 @@ const probe = `/p${Math.floor((N - 1) / PER_PARENT)}/n${N - 1}`
 const a = tree.getData(probe, [])
 const b = copy.getData(probe, [])
 if (!a.data.equals(b.data) || Object.entries(a.stat).some(([k, v]) => b.stat[k as keyof typeof b.stat] !== v)) throw new Error('restored tree differs')
-// The peer decodes in steps of 20,000 znodes with a turn of the event loop in between: the
-// longest step is the longest the event loop is blocked while restoring.
-const STEP_NODES = 20_000
-const steps = DataTree.fromSnapshotSteps(bytes, STEP_NODES)
+// The peer decodes a snapshot as it reads it, in 1 MiB pieces with a turn of the event loop in
+// between: the longest piece is the longest the event loop is blocked while restoring.
+const PIECE_BYTES = 1 << 20
+const decoder = DataTree.snapshotDecoder()
 let longestStepMs = 0
 const s0 = performance.now()
-for (;;) {
+for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
   const before = performance.now()
-  const r = steps.next()
+  decoder.write(bytes.subarray(at, at + PIECE_BYTES))
   longestStepMs = Math.max(longestStepMs, performance.now() - before)
-  if (r.done === true) break
 }
+if (decoder.finish().nodeCount !== tree.nodeCount) throw new Error('node counts differ')
 const stepped = performance.now() - s0
 console.log(`znodes: ${tree.nodeCount}, snapshot ${(bytes.byteLength / 1e6).toFixed(1)} MB`)
 console.log(`snapshot(): ${(t1 - t0).toFixed(0)} ms, fromSnapshot(): ${(t2 - t1).toFixed(0)} ms, round trip ${(t2 - t0).toFixed(0)} ms (target < 3000)`)
-console.log(`fromSnapshotSteps(${STEP_NODES}): ${stepped.toFixed(0)} ms in all, longest step ${longestStepMs.toFixed(0)} ms`)
+console.log(`snapshotDecoder() in ${PIECE_BYTES >> 20} MiB pieces: ${stepped.toFixed(0)} ms in all, longest piece ${longestStepMs.toFixed(0)} ms`)
 console.log(`process CPU during the round trip (all threads, GC helpers included): ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms`)

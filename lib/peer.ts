@@ -27,7 +27,7 @@ import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
 import { FileStorage, LevelStorage, VolatileStorage } from '../storage/index.js'
-import type { Storage } from '../storage/storage.js'
+import type { SnapshotSource, Storage } from '../storage/storage.js'
 import { transportForUrl } from '../transports/index.js'
 import type { Transport } from '../transports/transport.js'
 
@@ -221,7 +221,7 @@ export class Peer extends EventEmitter {
           : new VolatileStorage({ keepSnapshots: false }))
     const recovered = await storage.open()
     if (recovered.truncatedEntries > 0) log.warn('truncated a torn or corrupt log tail on start', { entries: recovered.truncatedEntries })
-    const sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreBreathing(recovered.snapshotData, env)
+    const sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreFrom(recovered.snapshotData)
     let peer: Peer | undefined
     const core = new RaftCore({
       id: opts.id,
@@ -237,7 +237,7 @@ export class Peer extends EventEmitter {
     })
     peer = new Peer(opts, env, log, core, storage, sm, options.superDigest)
     peer.#appliedTerm = recovered.snapshot?.term ?? 0
-    peer.#lastSnapshotBytes = recovered.snapshotData?.length ?? 0
+    peer.#lastSnapshotBytes = recovered.snapshotData?.bytes ?? 0
     peer.#recoveredCommit = recovered.hardState.commit
     if (opts.listen !== undefined) {
       const factory = options.transport ?? transportForUrl(opts.listen)
@@ -1146,22 +1146,34 @@ const SNAPSHOT_BYTES_PER_LOG_BYTE = 8
  * million-znode snapshot some 50 round trips instead of 700 at the core's default.
  */
 const SNAPSHOT_CHUNK_BYTES = 4 << 20
-/** Znodes decoded or encoded between two turns of the event loop (some 10-30 ms). */
+/** Znodes encoded between two turns of the event loop (some 10-30 ms). */
 const SNAPSHOT_NODES_PER_STEP = 20_000
+/** Bytes of an in-memory snapshot decoded per step: some 15,000 znodes of 100 B. */
+const SNAPSHOT_DECODE_STEP_BYTES = 2 << 20
 /** A snapshot encoded for a follower is dropped if the core has not taken it by then. */
 const PREPARED_SNAPSHOT_TTL_MS = 10_000
 
 /**
- * Restores a state machine from snapshot bytes in steps, letting the event loop run between
+ * Restores a state machine from snapshot bytes in pieces, letting the event loop run between
  * them (timers, sockets), so that a large snapshot does not stall heartbeats and handshakes.
  */
 async function restoreBreathing (data: Uint8Array, env: Env): Promise<StateMachine> {
-  const steps = StateMachine.restoreSteps(data, SNAPSHOT_NODES_PER_STEP)
-  for (;;) {
-    const r = steps.next()
-    if (r.done === true) return r.value
-    await new Promise<void>((resolve) => { env.clock.after(0, resolve) })
+  const decoder = StateMachine.snapshotDecoder()
+  for (let at = 0; at < data.length; at += SNAPSHOT_DECODE_STEP_BYTES) {
+    if (at > 0) await new Promise<void>((resolve) => { env.clock.after(0, resolve) })
+    decoder.write(data.subarray(at, at + SNAPSHOT_DECODE_STEP_BYTES))
   }
+  return decoder.finish()
+}
+
+/**
+ * Restores a state machine from a recovered snapshot as its storage reads it: a file is
+ * decoded piece by piece as it is read, never held whole.
+ */
+async function restoreFrom (source: SnapshotSource): Promise<StateMachine> {
+  const decoder = StateMachine.snapshotDecoder()
+  await source.pipeTo((chunk) => { decoder.write(chunk) })
+  return decoder.finish()
 }
 
 /**

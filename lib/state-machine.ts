@@ -11,6 +11,7 @@ import { decodeCommand, type Command } from './commands.js'
 import type { Entry } from './consensus/types.js'
 import { SessionTable, type AttachVerdict, type SeqVerdict, type SessionRow } from './session/session-table.js'
 import { DataTree } from './tree/data-tree.js'
+import type { StreamDecoder } from './tree/snapshot.js'
 import type { ApplyResult } from './tree/txn.js'
 import type { TreeChange } from './tree/types.js'
 
@@ -137,25 +138,59 @@ export class StateMachine {
 
   /** Rebuilds a state machine from {@link snapshot}'s output. Throws on corrupt input. */
   static restore (data: Uint8Array): StateMachine {
-    const steps = StateMachine.restoreSteps(data, Number.MAX_SAFE_INTEGER)
-    for (;;) {
-      const r = steps.next()
-      if (r.done === true) return r.value
-    }
+    const decoder = StateMachine.snapshotDecoder()
+    decoder.write(data)
+    return decoder.finish()
   }
 
   /**
-   * Like {@link restore}, in steps of at most `nodesPerStep` znodes, so that the host can let
-   * its event loop run between them; the last `next()` returns the state machine. `data` must
-   * not change until then.
+   * Like {@link restore}, for bytes that arrive in pieces (read from a file, received from the
+   * leader): write them in order, then `finish()` returns the state machine. The host may let
+   * its event loop run between pieces.
    */
-  static * restoreSteps (data: Uint8Array, nodesPerStep: number): Generator<void, StateMachine, void> {
-    const headerBytes = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0)
-    const s = snapshotPackr.unpack(data.subarray(4, 4 + headerBytes)) as {
-      v: number, appliedIndex: number, lastTimeMs: number, sessions: SessionRow[]
+  static snapshotDecoder (): StreamDecoder<StateMachine> {
+    return new StateMachineDecoder()
+  }
+}
+
+/** The msgpack header of a snapshot. */
+interface SnapshotHeader { v: number, appliedIndex: number, lastTimeMs: number, sessions: SessionRow[] }
+
+/** {@link StateMachine.snapshotDecoder}: gathers the u32 length and msgpack header, then streams the rest to the tree's decoder. */
+class StateMachineDecoder implements StreamDecoder<StateMachine> {
+  readonly #length = new Uint8Array(4)
+  #header: Uint8Array | undefined
+  /** Bytes of the length, then of the header, gathered so far. */
+  #have = 0
+  #parsed: SnapshotHeader | undefined
+  readonly #tree = DataTree.snapshotDecoder()
+
+  write (chunk: Uint8Array): void {
+    let at = 0
+    if (this.#header === undefined) {
+      at = Math.min(4 - this.#have, chunk.length)
+      this.#length.set(chunk.subarray(0, at), this.#have)
+      this.#have += at
+      if (this.#have < 4) return
+      this.#header = new Uint8Array(new DataView(this.#length.buffer).getUint32(0))
+      this.#have = 0
     }
-    assert(s.v === SNAPSHOT_VERSION, `unknown snapshot version ${s.v}`)
-    const tree = yield * DataTree.fromSnapshotSteps(data.subarray(4 + headerBytes), nodesPerStep)
-    return new StateMachine(tree, SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
+    if (this.#parsed === undefined) {
+      const n = Math.min(this.#header.length - this.#have, chunk.length - at)
+      this.#header.set(chunk.subarray(at, at + n), this.#have)
+      this.#have += n
+      at += n
+      if (this.#have < this.#header.length) return
+      // Checked before any tree byte is decoded: another version's tree would fail obscurely.
+      this.#parsed = snapshotPackr.unpack(this.#header) as SnapshotHeader
+      assert(this.#parsed.v === SNAPSHOT_VERSION, `unknown snapshot version ${this.#parsed.v}`)
+    }
+    if (at < chunk.length) this.#tree.write(at === 0 ? chunk : chunk.subarray(at))
+  }
+
+  finish (): StateMachine {
+    const s = this.#parsed
+    assert(s !== undefined, 'snapshot is truncated')
+    return new StateMachine(this.#tree.finish(), SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
   }
 }

@@ -39,7 +39,7 @@ import { EntryPositions } from './entry-positions.js'
 import { StorageCorruptError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import { LogShape } from './log-shape.js'
-import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js'
+import { openSnapshotFile, writeSnapshotFile, type SnapshotFileSource } from './snapshot-file.js'
 import type { RecoveredState, Storage, StorageWrite } from './storage.js'
 import {
   encodeEntryRecord, encodeFloorRecord, encodeHardStateRecord, encodeResetRecord, readRecord,
@@ -132,6 +132,8 @@ export class FileStorage implements Storage {
   #durableHardState: HardState = EMPTY_HARD_STATE
   #durableFloor = 0
   #positions = new EntryPositions(1)
+  /** The recovered snapshot's data source, holding its file open until read (or closed here). */
+  #unreadSnapshot: SnapshotFileSource | undefined
 
   constructor (opts: FileStorageOptions) {
     this.#dir = opts.dir
@@ -146,9 +148,11 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * Reads the snapshot and replays the log. A torn or damaged log is cut at the first record
-   * that does not verify (durably, before resolving); a snapshot that fails its checksum, or
-   * is missing although the log was compacted, refuses to start with {@link StorageCorruptError}.
+   * Opens the snapshot and replays the log. A torn or damaged log is cut at the first record
+   * that does not verify (durably, before resolving); a snapshot whose meta fails its checksum,
+   * or that is missing although the log was compacted, refuses to start with
+   * {@link StorageCorruptError}. The snapshot's data is read, and its checksum verified, when
+   * the returned source is piped (rejecting with {@link StorageCorruptError} then).
    */
   async open (): Promise<RecoveredState> {
     assert(this.#status === 'new', 'open() is called once')
@@ -166,7 +170,8 @@ export class FileStorage implements Storage {
   }
 
   async #recover (): Promise<RecoveredState> {
-    const snapshot = await readSnapshotFile(this.#dir)
+    const snapshot = await openSnapshotFile(this.#dir)
+    this.#unreadSnapshot = snapshot?.source
     const seqs = listSegments(this.#dir)
     if (seqs.length === 0 && snapshot === undefined && existsSync(join(this.#dir, 'CURRENT'))) {
       // Starting empty here would silently drop what an earlier zkpeer acknowledged.
@@ -227,7 +232,7 @@ export class FileStorage implements Storage {
     return {
       hardState,
       snapshot: snap,
-      snapshotData: snapshot?.data,
+      snapshotData: snapshot?.source,
       entries: entries.length > 0 && entries[0]!.index <= snapIndex ? entries.slice(snapIndex - entries[0]!.index + 1) : entries,
       truncatedEntries: damage?.entries ?? 0,
     }
@@ -316,11 +321,13 @@ export class FileStorage implements Storage {
     this.#status = 'closed'
   }
 
-  /** Closes the open segment and gives the directory up. */
+  /** Closes the open segment and the snapshot file (if its data was never read) and gives the directory up. */
   async #release (): Promise<void> {
     const segments = this.#segments
     this.#segments = undefined
     await segments?.close()
+    await this.#unreadSnapshot?.close()
+    this.#unreadSnapshot = undefined
     this.#unlock()
     this.#unlock = () => {}
   }

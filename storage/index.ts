@@ -3,7 +3,7 @@
  * write-ahead log in plain files (what `dataDir` uses); `LevelStorage` over abstract-level, with
  * helpers for memory-level and classic-level; and `VolatileStorage` in plain memory.
  */
-export type { RecoveredState, Storage, StorageWrite } from './storage.js'
+export type { RecoveredState, SnapshotSource, Storage, StorageWrite } from './storage.js'
 export type { BinaryLevel } from './db.js'
 export { LevelStorage, memoryStorage, diskStorage, type LevelStorageOptions } from './level.js'
 export { VolatileStorage } from './volatile.js'

@@ -33,7 +33,8 @@ import { binary, type BatchOp, type BinaryLevel } from './db.js'
 import { StorageCorruptError } from './errors.js'
 import type { CommitBatch } from './group-commit.js'
 import { LogShape } from './log-shape.js'
-import type { RecoveredState } from './storage.js'
+import { memorySnapshotSource } from './snapshot-source.js'
+import type { RecoveredState, SnapshotSource } from './storage.js'
 
 /** How many records one iterator step fetches; large enough to amortise each native call. */
 const SCAN_BATCH = 1024
@@ -99,8 +100,8 @@ async function readSnapshotMeta (db: BinaryLevel): Promise<StoredSnapshotMeta | 
   return stored
 }
 
-/** Reads and verifies the snapshot's chunks; a single chunk is returned without copying. */
-async function readSnapshotData (db: BinaryLevel, stored: StoredSnapshotMeta): Promise<Uint8Array> {
+/** Reads and verifies the snapshot's chunks, which are its data in order (not copied into one piece). */
+async function readSnapshotData (db: BinaryLevel, stored: StoredSnapshotMeta): Promise<SnapshotSource> {
   const iterator = db.iterator({ gte: snapshotChunkKey(0), lt: snapshotChunkKey(stored.chunkCount), ...binary })
   const chunks: Buffer[] = []
   try {
@@ -120,11 +121,16 @@ async function readSnapshotData (db: BinaryLevel, stored: StoredSnapshotMeta): P
   if (chunks.length !== stored.chunkCount) {
     throw new StorageCorruptError('snapshot', `found ${chunks.length} of ${stored.chunkCount} snapshot chunks`)
   }
-  const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
-  if (data.length !== stored.dataBytes || dataCrc(data, 0) !== stored.dataCrc) {
+  let bytes = 0
+  let crc = 0
+  for (const chunk of chunks) {
+    bytes += chunk.length
+    crc = dataCrc(chunk, crc)
+  }
+  if (bytes !== stored.dataBytes || crc !== stored.dataCrc) {
     throw new StorageCorruptError('snapshot', `snapshot data at index ${stored.meta.index} fails its checksum`)
   }
-  return new Uint8Array(data.buffer, data.byteOffset, data.length)
+  return memorySnapshotSource(chunks)
 }
 
 interface Scan {

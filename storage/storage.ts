@@ -14,10 +14,26 @@ export interface StorageWrite {
   readonly entries?: readonly Entry[]
 }
 
+/**
+ * The data of a recovered snapshot, handed over as a stream: a snapshot of millions of znodes
+ * is hundreds of MiB, which a reader should decode as it reads rather than hold whole.
+ */
+export interface SnapshotSource {
+  /** Length of the data in bytes. */
+  readonly bytes: number
+  /**
+   * Hands the data to `write` in order, in pieces (each valid only during its call: copy what
+   * must be kept). Resolves after the last piece; rejects with `StorageCorruptError` if the
+   * data fails its checksum — then what `write` was given must be discarded — or with what
+   * `write` threw. Called at most once, before the storage is closed.
+   */
+  pipeTo (write: (chunk: Uint8Array) => void): Promise<void>
+}
+
 /** What `open()` recovered. */
 export interface RecoveredState extends DurableState {
   /** The stored snapshot's data, if any, to restore the state machine from. */
-  readonly snapshotData: Uint8Array | undefined
+  readonly snapshotData: SnapshotSource | undefined
   /** How many corrupt or torn log entries were found at the tail and truncated. */
   readonly truncatedEntries: number
 }

@@ -13,6 +13,7 @@
  */
 import { assert } from '../lib/assert.js'
 import type { Entry, HardState, Snapshot, SnapshotMeta } from '../lib/consensus/types.js'
+import { memorySnapshotSource } from './snapshot-source.js'
 import type { RecoveredState, Storage, StorageWrite } from './storage.js'
 
 /** Options of {@link VolatileStorage}. */
@@ -44,7 +45,7 @@ export class VolatileStorage implements Storage {
     return {
       hardState: this.#hardState,
       snapshot: this.#snapshotMeta,
-      snapshotData: this.#snapshotData,
+      snapshotData: this.#snapshotData === undefined ? undefined : memorySnapshotSource([this.#snapshotData]),
       entries: this.#log.filter((e) => e.index > snapIndex),
       truncatedEntries: 0,
     }

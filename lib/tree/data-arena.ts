@@ -67,15 +67,14 @@ export class DataArena {
   }
 
   /**
-   * Copies `bytes` in as a chunk of their own (one copy for the data of a whole snapshot) and
-   * returns that chunk's index; the caller knows where each value lies within it. Later
-   * appends go to a fresh chunk.
+   * Takes `bytes` as a chunk of their own, not copied (the data of a whole snapshot, read
+   * straight into them), and returns that chunk's index; the caller knows where each value
+   * lies within it, and never changes them once a reader may hold a view. Later appends go to
+   * a fresh chunk.
    */
-  adopt (bytes: Uint8Array): number {
-    const chunk = Buffer.allocUnsafeSlow(bytes.length)
-    chunk.set(bytes)
-    this.#chunks.push(chunk)
-    this.#fill = chunk.length
+  adopt (bytes: Buffer): number {
+    this.#chunks.push(bytes)
+    this.#fill = bytes.length
     this.#live += bytes.length
     return this.#chunks.length - 1
   }

@@ -18,7 +18,7 @@ import { badArguments, Codes, ZkError, type ErrorCode, type OpErrorResult } from
 import { aclForReader, checkAcl, fixupAcl } from './acl.js'
 import { AclTable } from './acl-table.js'
 import { pathProblem, parentOf, validatePath } from './path.js'
-import { decodeTree, decodeTreeSteps, encodeTree, encodeTreeSteps, type DecodedTree } from './snapshot.js'
+import { decodeTree, encodeTree, encodeTreeSteps, TreeDecoder, type DecodedTree, type StreamDecoder } from './snapshot.js'
 import type { ApplyContext, ApplyResult, TreeTxn } from './txn.js'
 import { CreateMode, Ids, Perms, type ACL, type Id, type OpResult, type Stat, type TreeChange, type WriteOp } from './types.js'
 import { NONE, NodeKind, ZNodeStore, type NewZNode, type NodeKindValue } from './znode-store.js'
@@ -554,12 +554,15 @@ export class DataTree {
   }
 
   /**
-   * Like {@link fromSnapshot}, in steps: each `next()` decodes at most `nodesPerStep` nodes
-   * (a host yields to its event loop in between); the last returns the tree. `bytes` must not
-   * change until then.
+   * Like {@link fromSnapshot}, for bytes that arrive in pieces: write them in order, then
+   * `finish()` returns the tree (a host yields to its event loop between pieces).
    */
-  static * fromSnapshotSteps (bytes: Uint8Array, nodesPerStep: number): Generator<void, DataTree, void> {
-    return DataTree.#adopt(yield * decodeTreeSteps(bytes, nodesPerStep))
+  static snapshotDecoder (): StreamDecoder<DataTree> {
+    const decoder = new TreeDecoder()
+    return {
+      write: (chunk) => { decoder.write(chunk) },
+      finish: () => DataTree.#adopt(decoder.finish()),
+    }
   }
 
   /** A tree over a decoded store: interns its ACL lists and rebuilds the kind indexes. */

@@ -25,8 +25,9 @@
  * the same transactions. Decoding rebuilds the same sibling order. The data of all nodes is
  * one block, so that decoding copies it into the store in one piece instead of node by node.
  *
- * Decoding can be done in steps of a bounded number of nodes ({@link decodeTreeSteps}), so a
- * host can yield to its event loop between them; this module itself never yields or waits.
+ * Decoding takes the bytes as a stream, in pieces of any size ({@link TreeDecoder}), so a host
+ * can decode as it reads or receives, and yield to its event loop between pieces; this module
+ * itself never reads, yields or waits.
  */
 
 import { assert } from '../assert.js'
@@ -214,115 +215,294 @@ export interface DecodedTree {
 }
 
 /**
- * Decodes {@link encodeTree}'s bytes in steps: each `next()` decodes at most `nodesPerStep`
- * nodes, and the last returns the tree. Throws (from `next()`) on corrupt input. `bytes` must
- * not change until it is done.
+ * Decodes a byte stream handed over in pieces of any size, as they arrive (from a file or the
+ * network), so nothing holds the whole encoding at once. Pure: no I/O, no waiting.
  */
-export function * decodeTreeSteps (bytes: Uint8Array, nodesPerStep: number): Generator<void, DecodedTree, void> {
-  assert(nodesPerStep >= 1, 'a step decodes at least one node')
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  assert(buf.length >= 12 && buf.subarray(0, 4).equals(MAGIC_BYTES), 'snapshot starts with ZKT5')
-  let pos = 4
-  const need = (n: number): void => assert(pos + n <= buf.length, 'snapshot is truncated')
-  const u32 = (): number => { need(4); const v = view.getUint32(pos, true); pos += 4; return v }
-  const uv = (): number => {
-    let v = 0
-    for (let shift = 0; shift < 35; shift += 7) {
-      need(1)
-      const b = buf[pos++]!
-      v += (b & 0x7f) * 2 ** shift
-      if (b < 0x80) return v
-    }
-    assert(false, 'a varint has at most 5 bytes')
-  }
-  const str = (): string => {
-    const n = uv()
-    need(n)
-    const s = buf.toString('utf8', pos, pos + n)
-    pos += n
-    return s
-  }
-  const acls: Array<readonly ACL[]> = []
-  for (let i = u32(); i > 0; i--) {
-    const acl: ACL[] = []
-    for (let j = u32(); j > 0; j--) {
-      need(4)
-      const perms = view.getInt32(pos, true); pos += 4
-      const scheme = str()
-      acl.push({ perms, id: { scheme, id: str() } })
-    }
-    acls.push(acl)
-  }
-  const uses = new Uint32Array(acls.length)
-  const count = u32()
-  assert(count >= 1, 'a snapshot holds the root')
-  need(8)
-  const dataBytes = view.getFloat64(pos, true)
-  pos += 8
-  assert(Number.isSafeInteger(dataBytes) && dataBytes >= 0, 'data size is a byte count')
-  need(dataBytes)
-  const store = new ZNodeStore()
-  store.reserve(count)
-  const adopted = store.adoptData(buf.subarray(pos, pos + dataBytes))
-  pos += dataBytes
-  let dataAt = 0
+export interface StreamDecoder<T> {
+  /** Consumes `chunk`, keeping a copy of whatever it still needs: the caller may reuse it. Throws on corrupt input. */
+  write (chunk: Uint8Array): void
+  /** The decoded value, once every byte was written. Throws if the input was cut short. */
+  finish (): T
+}
+
+/** Bytes staged for parsing at first; a record larger than this grows it. */
+const STAGE_BYTES = 1 << 20
+/** Thrown by a parse that ran past the staged bytes: it is retried once more arrive. */
+const SHORT = Symbol('short')
+
+/**
+ * Decodes {@link encodeTree}'s bytes as a stream ({@link StreamDecoder}): the data block is
+ * copied straight into the store's data arena, node records are parsed from a small staging
+ * buffer. Reading a large snapshot whole first would cost a buffer of its full size, which on a
+ * machine where first-touched memory is slow costs more than the decoding.
+ */
+export class TreeDecoder implements StreamDecoder<DecodedTree> {
+  #stage = Buffer.allocUnsafe(STAGE_BYTES)
+  #view = new DataView(this.#stage.buffer, this.#stage.byteOffset, this.#stage.byteLength)
+  /** First staged byte not yet consumed, and the end of the staged bytes. */
+  #start = 0
+  #end = 0
+  #phase: 'head' | 'data' | 'nodes' | 'done' = 'head'
+  readonly #store = new ZNodeStore()
+  #acls: Array<readonly ACL[]> = []
+  #uses = new Uint32Array(0)
+  #count = 0
+  #dataBytes = 0
+  /** The arena piece the data block is copied into, its handle, and how much of it is filled. */
+  #block = Buffer.alloc(0)
+  #adopted = 0
+  #filled = 0
+  /** Nodes decoded, and data bytes they point to so far. */
+  #k = 0
+  #dataAt = 0
   /** Last child linked under each record so far, so siblings keep their encoded order. */
-  const lastChild = new Int32Array(count).fill(NONE)
-  for (let k = 0; k < count; k++) {
-    if (k > 0 && k % nodesPerStep === 0) yield
-    const path = str()
-    const gap = uv()
-    need(17)
+  #lastChild = new Int32Array(0)
+
+  write (chunk: Uint8Array): void {
+    let at = 0
+    while (at < chunk.length) {
+      if (this.#phase === 'data' && this.#start === this.#end) {
+        // Straight from the caller's bytes into the arena: no staging copy.
+        at += this.#fill(chunk, at, chunk.length)
+        if (this.#filled === this.#dataBytes) this.#phase = 'nodes'
+        continue
+      }
+      at += this.#stageFrom(chunk, at)
+      this.#drain()
+    }
+  }
+
+  finish (): DecodedTree {
+    assert(this.#phase === 'done', 'snapshot is truncated')
+    assert(this.#dataAt === this.#dataBytes, 'every byte of the data block belongs to a node')
+    const aclUses = new Map<readonly ACL[], number>()
+    for (let i = 0; i < this.#acls.length; i++) if (this.#uses[i]! > 0) aclUses.set(this.#acls[i]!, this.#uses[i]!)
+    return { store: this.#store, aclUses }
+  }
+
+  /** Copies what fits of `chunk` from `at` to the staged bytes, moving or growing the stage for room; returns how much. */
+  #stageFrom (chunk: Uint8Array, at: number): number {
+    if (this.#end === this.#stage.length) {
+      if (this.#start > 0) {
+        this.#stage.copyWithin(0, this.#start, this.#end)
+        this.#end -= this.#start
+        this.#start = 0
+      } else {
+        const grown = Buffer.allocUnsafe(2 * this.#stage.length)
+        this.#stage.copy(grown, 0, 0, this.#end)
+        this.#stage = grown
+        this.#view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength)
+      }
+    }
+    const n = Math.min(this.#stage.length - this.#end, chunk.length - at)
+    this.#stage.set(chunk.subarray(at, at + n), this.#end)
+    this.#end += n
+    return n
+  }
+
+  /** Copies data-block bytes `[from, to)` of `bytes` (at most what the block lacks) to the arena; returns how many. */
+  #fill (bytes: Uint8Array, from: number, to: number): number {
+    const n = Math.min(to - from, this.#dataBytes - this.#filled)
+    this.#block.set(bytes.subarray(from, from + n), this.#filled)
+    this.#filled += n
+    return n
+  }
+
+  /** Consumes staged bytes through as many phases as they complete. */
+  #drain (): void {
+    for (;;) {
+      switch (this.#phase) {
+        case 'head':
+          if (!this.#head()) return
+          break
+        case 'data':
+          this.#start += this.#fill(this.#stage, this.#start, this.#end)
+          if (this.#filled < this.#dataBytes) return
+          this.#phase = 'nodes'
+          break
+        case 'nodes':
+          try {
+            while (this.#k < this.#count) this.#node()
+          } catch (err) {
+            if (err === SHORT) return
+            throw err
+          }
+          this.#phase = 'done'
+          break
+        case 'done':
+          assert(this.#start === this.#end, 'snapshot has no trailing bytes')
+          return
+      }
+    }
+  }
+
+  /** Parses the ACL table and counts once all of it is staged; false until then. */
+  #head (): boolean {
+    const buf = this.#stage
+    const view = this.#view
+    const end = this.#end
+    let pos = this.#start
+    const need = (n: number): void => { if (pos + n > end) throw SHORT }
+    const u32 = (): number => { need(4); const v = view.getUint32(pos, true); pos += 4; return v }
+    const str = (): string => {
+      const n = varint()
+      need(n)
+      const s = buf.toString('utf8', pos, pos + n)
+      pos += n
+      return s
+    }
+    const varint = (): number => {
+      const r = readVarint(buf, pos, end)
+      pos = r.pos
+      return r.value
+    }
+    const acls: Array<readonly ACL[]> = []
+    let count: number
+    let dataBytes: number
+    try {
+      need(4)
+      assert(buf.subarray(pos, pos + 4).equals(MAGIC_BYTES), 'snapshot starts with ZKT5')
+      pos += 4
+      for (let i = u32(); i > 0; i--) {
+        const acl: ACL[] = []
+        for (let j = u32(); j > 0; j--) {
+          need(4)
+          const perms = view.getInt32(pos, true); pos += 4
+          const scheme = str()
+          acl.push({ perms, id: { scheme, id: str() } })
+        }
+        acls.push(acl)
+      }
+      count = u32()
+      need(8)
+      dataBytes = view.getFloat64(pos, true)
+      pos += 8
+    } catch (err) {
+      if (err === SHORT) return false
+      throw err
+    }
+    assert(count >= 1, 'a snapshot holds the root')
+    assert(Number.isSafeInteger(dataBytes) && dataBytes >= 0, 'data size is a byte count')
+    this.#start = pos
+    this.#acls = acls
+    this.#uses = new Uint32Array(acls.length)
+    this.#count = count
+    this.#dataBytes = dataBytes
+    this.#store.reserve(count)
+    this.#block = Buffer.allocUnsafeSlow(dataBytes)
+    this.#adopted = this.#store.adoptData(this.#block)
+    this.#lastChild = new Int32Array(count).fill(NONE)
+    this.#phase = 'data'
+    return true
+  }
+
+  /** Parses and adds the next node record; throws {@link SHORT}, having changed nothing, if it is not all staged. */
+  #node (): void {
+    const buf = this.#stage
+    const view = this.#view
+    const end = this.#end
+    const k = this.#k
+    let pos = this.#start
+    // The path and every field are read before the store is touched, so a short record leaves no trace.
+    let r = readVarint(buf, pos, end)
+    const pathBytes = r.value
+    if (r.pos + pathBytes > end) throw SHORT
+    const path = buf.toString('utf8', r.pos, r.pos + pathBytes)
+    r = readVarint(buf, r.pos + pathBytes, end)
+    const gap = r.value
+    pos = r.pos
+    if (pos + 17 > end) throw SHORT
     const flags = buf[pos]!
     const kind = (flags & KIND_MASK) as NodeKindValue
     const czxid = view.getFloat64(pos + 1, true)
     const ctime = view.getFloat64(pos + 9, true)
     pos += 17
-    const f64 = (): number => { need(8); const v = view.getFloat64(pos, true); pos += 8; return v }
-    const mzxid = (flags & F_MZXID_IS_CZXID) !== 0 ? czxid : f64()
-    const pzxid = (flags & F_PZXID_IS_CZXID) !== 0 ? czxid : f64()
-    const mtime = (flags & F_MTIME_IS_CTIME) !== 0 ? ctime : f64()
+    let mzxid = czxid
+    let pzxid = czxid
+    let mtime = ctime
     let version = 0
     let aversion = 0
     let creates = 0
+    let ttlMs = 0
+    let owner = 0n
+    if ((flags & F_MZXID_IS_CZXID) === 0) {
+      if (pos + 8 > end) throw SHORT
+      mzxid = view.getFloat64(pos, true); pos += 8
+    }
+    if ((flags & F_PZXID_IS_CZXID) === 0) {
+      if (pos + 8 > end) throw SHORT
+      pzxid = view.getFloat64(pos, true); pos += 8
+    }
+    if ((flags & F_MTIME_IS_CTIME) === 0) {
+      if (pos + 8 > end) throw SHORT
+      mtime = view.getFloat64(pos, true); pos += 8
+    }
     if ((flags & F_COUNTS_ZERO) === 0) {
-      need(12)
+      if (pos + 12 > end) throw SHORT
       version = view.getInt32(pos, true)
       aversion = view.getInt32(pos + 4, true)
       creates = view.getInt32(pos + 8, true)
       pos += 12
     }
-    let ttlMs = 0
-    let owner = 0n
-    if (kind === NodeKind.TTL) ttlMs = f64()
-    if (kind === NodeKind.EPHEMERAL) { need(8); owner = view.getBigInt64(pos, true); pos += 8 }
-    const aclAt = uv()
-    const acl = acls[aclAt]
+    if (kind === NodeKind.TTL) {
+      if (pos + 8 > end) throw SHORT
+      ttlMs = view.getFloat64(pos, true); pos += 8
+    }
+    if (kind === NodeKind.EPHEMERAL) {
+      if (pos + 8 > end) throw SHORT
+      owner = view.getBigInt64(pos, true); pos += 8
+    }
+    r = readVarint(buf, pos, end)
+    const aclAt = r.value
+    r = readVarint(buf, r.pos, end)
+    const n = r.value
+    this.#start = r.pos
+
+    const acl = this.#acls[aclAt]
     assert(acl !== undefined, 'node ACL index is in range')
-    uses[aclAt]!++
-    const n = uv()
-    assert(dataAt + n <= dataBytes, 'node data lies within the data block')
-    const parent = k === 0 ? NO_PARENT : k - gap
-    const id = store.addAdopted(path, { data: NO_DATA, acl, czxid, mzxid, pzxid, ctime, mtime, version, aversion, creates, kind, ttlMs, owner }, adopted, dataAt, n)
-    dataAt += n
+    this.#uses[aclAt]!++
+    assert(this.#dataAt + n <= this.#dataBytes, 'node data lies within the data block')
+    const store = this.#store
+    const id = store.addAdopted(path, { data: NO_DATA, acl, czxid, mzxid, pzxid, ctime, mtime, version, aversion, creates, kind, ttlMs, owner }, this.#adopted, this.#dataAt, n)
+    this.#dataAt += n
+    this.#k = k + 1
     assert(id === k, 'a fresh store numbers nodes in order')
     if (k === 0) {
       assert(path === '/' && gap === 0, 'the first node is the root')
-      continue
+      return
     }
     assert(gap >= 1 && gap <= k, 'a parent comes before its children')
+    const parent = k - gap
     const parentPath = store.path(parent)
     const cut = path.lastIndexOf('/')
     assert(path.startsWith(parentPath) && cut === (parent === 0 ? 0 : parentPath.length), `snapshot holds the parent of ${path}`)
-    store.link(parent, id, lastChild[parent]!)
-    lastChild[parent] = id
+    store.link(parent, id, this.#lastChild[parent]!)
+    this.#lastChild[parent] = id
   }
-  assert(pos === buf.length, 'snapshot has no trailing bytes')
-  assert(dataAt === dataBytes, 'every byte of the data block belongs to a node')
-  const aclUses = new Map<readonly ACL[], number>()
-  for (let i = 0; i < acls.length; i++) if (uses[i]! > 0) aclUses.set(acls[i]!, uses[i]!)
-  return { store, aclUses }
+}
+
+/** The result of {@link readVarint}: the value and the position after it. */
+interface Varint { value: number, pos: number }
+const varintOut: Varint = { value: 0, pos: 0 }
+
+/**
+ * Reads a LEB128 varint of at most 5 bytes at `pos`, staged up to `end`; throws {@link SHORT}
+ * if it runs past `end`. Returns one shared result object (no allocation per call): read it
+ * before the next call.
+ */
+function readVarint (buf: Uint8Array, pos: number, end: number): Varint {
+  let v = 0
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (pos >= end) throw SHORT
+    const b = buf[pos++]!
+    v += (b & 0x7f) * 2 ** shift
+    if (b < 0x80) {
+      varintOut.value = v
+      varintOut.pos = pos
+      return varintOut
+    }
+  }
+  assert(false, 'a varint has at most 5 bytes')
 }
 
 /** Writes `v` (an unsigned 32-bit integer) as a LEB128 varint at `pos`; returns the position after it. */
@@ -337,9 +517,7 @@ function writeVarint (buf: Uint8Array, pos: number, v: number): number {
 
 /** Decodes {@link encodeTree}'s bytes in one go. Throws on corrupt input. */
 export function decodeTree (bytes: Uint8Array): DecodedTree {
-  const steps = decodeTreeSteps(bytes, Number.MAX_SAFE_INTEGER)
-  for (;;) {
-    const r = steps.next()
-    if (r.done === true) return r.value
-  }
+  const decoder = new TreeDecoder()
+  decoder.write(bytes)
+  return decoder.finish()
 }

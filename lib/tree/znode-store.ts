@@ -128,10 +128,11 @@ export class ZNodeStore {
   }
 
   /**
-   * Copies `bytes` into the data arena in one piece, for {@link addAdopted} to point nodes into;
-   * returns the piece's handle.
+   * Takes `bytes` into the data arena as one piece of its own, without copying, for
+   * {@link addAdopted} to point nodes into; returns the piece's handle. The caller may still
+   * fill `bytes` until the first node points into them, and must never change them after.
    */
-  adoptData (bytes: Uint8Array): number {
+  adoptData (bytes: Buffer): number {
     return this.#arena.adopt(bytes)
   }
 

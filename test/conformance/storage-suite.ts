@@ -17,6 +17,7 @@ import type { Entry, HardState, Snapshot } from '../../lib/consensus/types.js'
 import { encodeEntry, hardStateKey, logKey, snapshotChunkKey, snapshotMetaKey } from '../../storage/codec.js'
 import { binary, type BatchOp, type BinaryLevel } from '../../storage/db.js'
 import { LevelStorage, type Storage, type StorageWrite } from '../../storage/index.js'
+import { snapshotBytes } from '../helpers/snapshot-bytes.js'
 
 /** A database that a test can open, damage and reopen. */
 export interface StorageFixture {
@@ -141,7 +142,7 @@ export function storageContract (opts: StorageContractOptions): void {
       const state = await storage.open()
       t.same(state.hardState, hardState)
       t.same(state.snapshot, snapshot.meta)
-      t.same(Array.from(state.snapshotData ?? []), Array.from(snapshot.data))
+      t.same(Array.from(await snapshotBytes(state.snapshotData) ?? []), Array.from(snapshot.data))
       t.same(plain(state.entries), plain(run(5, 6, 3)))
       t.equal(state.truncatedEntries, 0)
       // A smaller snapshot replaces the larger one, stale chunks included.
@@ -151,7 +152,7 @@ export function storageContract (opts: StorageContractOptions): void {
       storage = await reopen(storage)
       const after = await storage.open()
       t.same(after.snapshot, smaller.meta)
-      t.same(Array.from(after.snapshotData ?? []), Array.from(smaller.data))
+      t.same(Array.from(await snapshotBytes(after.snapshotData) ?? []), Array.from(smaller.data))
       t.same(after.entries, [])
       t.equal(after.hardState.commit, 6)
       await storage.close()
@@ -166,7 +167,7 @@ export function storageContract (opts: StorageContractOptions): void {
       const state = await storage.open()
       t.same(state.hardState, { term: 2, vote: null, commit: 0 })
       t.same(state.snapshot, { index: 1, term: 2, voters: [] })
-      t.equal(state.snapshotData?.length, 0)
+      t.equal((await snapshotBytes(state.snapshotData))?.length, 0)
       await storage.close()
     })
 
@@ -360,7 +361,7 @@ export function storageSuite (opts: StorageSuiteOptions): void {
       await storage.compact({ meta: { index: 2, term: 1, voters: ['a'] }, data: bytes('tiny') }, 0)
       storage = await reopen(storage)
       const state = await storage.open()
-      t.same(Array.from(state.snapshotData ?? []), Array.from(bytes('tiny')))
+      t.same(Array.from(await snapshotBytes(state.snapshotData) ?? []), Array.from(bytes('tiny')))
       await storage.close()
       await damage(async (db) => { t.equal(await db.get(snapshotChunkKey(1), binary), undefined, 'stale chunk deleted') })
     })

@@ -10,6 +10,7 @@
  */
 import type { Entry, HardState, Snapshot } from '../../lib/consensus/types.js'
 import { seededRandom, silentLogger, type Env, type Logger } from '../../lib/env.js'
+import { memorySnapshotSource } from '../../storage/snapshot-source.js'
 import type { RecoveredState, Storage, StorageWrite } from '../../storage/storage.js'
 import { decodePayload, encodePayload } from '../../transports/framing.js'
 import type { MessageHandler, PeerLostHandler, Transport, TransportFactory } from '../../transports/transport.js'
@@ -107,7 +108,7 @@ export class SimStorage implements Storage {
     return {
       hardState: s.hardState,
       snapshot: s.snapshot?.meta,
-      snapshotData: s.snapshot?.data,
+      snapshotData: s.snapshot === undefined ? undefined : memorySnapshotSource([s.snapshot.data]),
       entries: s.log.filter((e) => e.index > snapIndex),
       truncatedEntries: 0,
     }

@@ -13,7 +13,7 @@
  * garbage or zeros, or have bytes flipped; a snapshot file is written without its log record.
  */
 import { spawnSync } from 'node:child_process'
-import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync, readlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +22,18 @@ import { ClassicLevel } from 'classic-level'
 import { FileStorage, type FileStorageOptions } from '../../storage/index.js'
 import { writeSnapshotFile } from '../../storage/snapshot-file.js'
 import { bytes, plain, recordingLogger, run, storageContract } from '../conformance/storage-suite.js'
+import { snapshotBytes } from '../helpers/snapshot-bytes.js'
+
+/** How many of this process's file descriptors refer to `path` (Linux: /proc/self/fd). */
+function openFilesAt (path: string): number {
+  let n = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++
+    } catch {}
+  }
+  return n
+}
 
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'zkpeer-file-storage-'))
 
@@ -222,10 +234,32 @@ t.test('file: crash recovery', async (t) => {
     await storage.compact({ meta: { index: 3, term: 1, voters: ['a'] }, data: bytes('0123456789') }, 0)
     await storage.close()
     const file = join(dir, 'snapshot')
-    const buf = readFileSync(file)
-    buf[buf.length - 1] = buf[buf.length - 1]! ^ 0xff
-    writeFileSync(file, buf)
+    const good = readFileSync(file)
+    // Damaged data is found as the data is read: the checksum, not the reader, decides the error.
+    const flipped = Buffer.from(good)
+    flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 0xff
+    writeFileSync(file, flipped)
+    let reopened = open()
+    const state = await reopened.open()
+    await t.rejects(state.snapshotData!.pipeTo(() => { throw new Error('cannot decode') }), { name: 'StorageCorruptError', code: 'STORAGE_CORRUPT', record: 'snapshot' })
+    await reopened.close()
+    // A damaged meta, or a file cut short, is refused on open.
+    const badMeta = Buffer.from(good)
+    badMeta[6] = badMeta[6]! ^ 0xff
+    writeFileSync(file, badMeta)
     await t.rejects(open().open(), { name: 'StorageCorruptError', code: 'STORAGE_CORRUPT', record: 'snapshot' })
+    writeFileSync(file, good.subarray(0, good.length - 1))
+    await t.rejects(open().open(), { name: 'StorageCorruptError', record: 'snapshot' }, 'a cut file')
+    // An intact one reads back whole, and a storage closed without reading it lets the file go.
+    writeFileSync(file, good)
+    reopened = open()
+    t.same(await snapshotBytes((await reopened.open()).snapshotData), Buffer.from('0123456789'))
+    await reopened.close()
+    reopened = open()
+    await reopened.open()
+    t.ok(openFilesAt(file) > 0, 'the unread snapshot is held open')
+    await reopened.close()
+    t.equal(openFilesAt(file), 0, 'closing the storage closes the unread snapshot')
     await rm(file)
     await t.rejects(open().open(), { name: 'StorageCorruptError', record: 'snapshot' }, 'compacted log without a snapshot')
   })

@@ -73,23 +73,35 @@ t.test('corrupt snapshots are refused', async (t) => {
   t.throws(() => DataTree.fromSnapshot(Buffer.from('nope')))
 })
 
-t.test('decoding in steps yields between bounded batches and gives the same tree', async (t) => {
+t.test('decoding a stream in pieces of any size gives the same tree', async (t) => {
   const d = new Driver()
-  for (let i = 0; i < 10; i++) d.ok(create(`/n${i}`, { data: `v${i}` }))
+  for (let i = 0; i < 10; i++) d.ok(create(`/n${i}`, { data: `v${i}`.repeat(i * 40) }))
   d.ok(create('/n3/child'))
+  d.ok(create(`/n3/${'long'.repeat(300)}`, { data: 'x' }))
   d.ok(del('/n5'))
   const bytes = d.tree.snapshot()
-  const steps = DataTree.fromSnapshotSteps(bytes, 4)
-  let yields = 0
-  let r = steps.next()
-  while (r.done !== true) {
-    yields++
-    r = steps.next()
+  for (const piece of [1, 3, 7, 64, 1000, bytes.length]) {
+    const decoder = DataTree.snapshotDecoder()
+    for (let at = 0; at < bytes.length; at += piece) decoder.write(bytes.subarray(at, at + piece))
+    const copy = decoder.finish()
+    copy.checkInvariants()
+    t.same(dump(copy), dump(d.tree), `pieces of ${piece} bytes`)
+    t.same(Buffer.from(copy.snapshot()), Buffer.from(bytes))
   }
-  t.equal(yields, Math.ceil(d.tree.nodeCount / 4) - 1, 'one pause per full batch')
-  r.value.checkInvariants()
-  t.same(dump(r.value), dump(d.tree))
-  t.same(Buffer.from(r.value.snapshot()), Buffer.from(bytes))
+  const cut = DataTree.snapshotDecoder()
+  cut.write(bytes.subarray(0, bytes.length - 1))
+  t.throws(() => cut.finish(), /truncated/, 'a stream cut short is refused at finish')
+  // A record larger than the decoder's staging buffer (1 MiB) grows it.
+  const huge = new Driver()
+  huge.ok(create(`/${'h'.repeat(1_500_000)}`, { data: 'big name' }))
+  huge.ok(create('/after', { data: 'y' }))
+  const hugeBytes = huge.tree.snapshot()
+  const grown = DataTree.snapshotDecoder()
+  for (let at = 0; at < hugeBytes.length; at += 65536) grown.write(hugeBytes.subarray(at, at + 65536))
+  t.same(dump(grown.finish()), dump(huge.tree), 'a record over 1 MiB')
+  const long = DataTree.snapshotDecoder()
+  long.write(bytes)
+  t.throws(() => { long.write(Uint8Array.of(0)) }, /trailing/, 'bytes after the end are refused')
 })
 
 t.test('the header prefix is written before the tree bytes', async (t) => {

@@ -17,12 +17,14 @@ import { isLeaderMessage, type Message } from './consensus/messages.js'
 import type { Entry, Ready, ReadState, Snapshot, SoftState } from './consensus/types.js'
 import { consoleLogger, type Env, type Logger } from './env.js'
 import { ZkError } from './errors.js'
+import { MemoryWarmer } from './memory-warmer.js'
 import { parseEnvelope, type Envelope } from './peer-messages.js'
 import { resolveOptions, type PeerOptions, type ResolvedOptions } from './peer-options.js'
 import { Session, type SessionHost, type WriteRequest } from './session/session.js'
 import { type Applied, StateMachine } from './state-machine.js'
 import { systemEnv } from './system-env.js'
 import type { DataTree } from './tree/data-tree.js'
+import type { StreamDecoder } from './tree/snapshot.js'
 import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
@@ -221,7 +223,7 @@ export class Peer extends EventEmitter {
           : new VolatileStorage({ keepSnapshots: false }))
     const recovered = await storage.open()
     if (recovered.truncatedEntries > 0) log.warn('truncated a torn or corrupt log tail on start', { entries: recovered.truncatedEntries })
-    const sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreFrom(recovered.snapshotData)
+    const sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreFrom(recovered.snapshotData, log)
     let peer: Peer | undefined
     const core = new RaftCore({
       id: opts.id,
@@ -736,7 +738,7 @@ export class Peer extends EventEmitter {
   async #installSnapshot (data: Uint8Array, term: number): Promise<void> {
     const since = this.sm.appliedIndex
     const t0 = this.env.clock.monotonicMs()
-    this.sm = await restoreBreathing(data, this.env)
+    this.sm = await restoreBreathing(data, this.env, this.log)
     this.#host.tree = this.sm.tree
     const decodeMs = Math.round(this.env.clock.monotonicMs() - t0)
     this.#logBytesSinceSnapshot = 0
@@ -1148,6 +1150,8 @@ const SNAPSHOT_BYTES_PER_LOG_BYTE = 8
 const SNAPSHOT_CHUNK_BYTES = 4 << 20
 /** Znodes encoded between two turns of the event loop (some 10-30 ms). */
 const SNAPSHOT_NODES_PER_STEP = 20_000
+/** Snapshots from this size on are decoded into memory warmed by another thread (starting one costs some 20 ms). */
+const WARMED_SNAPSHOT_BYTES = 32 << 20
 /** Bytes of an in-memory snapshot decoded per step: some 15,000 znodes of 100 B. */
 const SNAPSHOT_DECODE_STEP_BYTES = 2 << 20
 /** A snapshot encoded for a follower is dropped if the core has not taken it by then. */
@@ -1157,23 +1161,39 @@ const PREPARED_SNAPSHOT_TTL_MS = 10_000
  * Restores a state machine from snapshot bytes in pieces, letting the event loop run between
  * them (timers, sockets), so that a large snapshot does not stall heartbeats and handshakes.
  */
-async function restoreBreathing (data: Uint8Array, env: Env): Promise<StateMachine> {
-  const decoder = StateMachine.snapshotDecoder()
-  for (let at = 0; at < data.length; at += SNAPSHOT_DECODE_STEP_BYTES) {
-    if (at > 0) await new Promise<void>((resolve) => { env.clock.after(0, resolve) })
-    decoder.write(data.subarray(at, at + SNAPSHOT_DECODE_STEP_BYTES))
-  }
-  return decoder.finish()
+async function restoreBreathing (data: Uint8Array, env: Env, log: Logger): Promise<StateMachine> {
+  return await decodeWarm(data.length, log, async (decoder) => {
+    for (let at = 0; at < data.length; at += SNAPSHOT_DECODE_STEP_BYTES) {
+      if (at > 0) await new Promise<void>((resolve) => { env.clock.after(0, resolve) })
+      decoder.write(data.subarray(at, at + SNAPSHOT_DECODE_STEP_BYTES))
+    }
+  })
 }
 
 /**
  * Restores a state machine from a recovered snapshot as its storage reads it: a file is
  * decoded piece by piece as it is read, never held whole.
  */
-async function restoreFrom (source: SnapshotSource): Promise<StateMachine> {
-  const decoder = StateMachine.snapshotDecoder()
-  await source.pipeTo((chunk) => { decoder.write(chunk) })
-  return decoder.finish()
+async function restoreFrom (source: SnapshotSource, log: Logger): Promise<StateMachine> {
+  return await decodeWarm(source.bytes, log, async (decoder) => {
+    await source.pipeTo((chunk) => { decoder.write(chunk) })
+  })
+}
+
+/**
+ * Decodes a snapshot of `bytes` that `feed` writes to the decoder; a large one into memory
+ * warmed up by another thread (see MemoryWarmer), which on a machine where first-touched
+ * memory is slow takes a good part of the decoding's time off this thread.
+ */
+async function decodeWarm (bytes: number, log: Logger, feed: (decoder: StreamDecoder<StateMachine>) => Promise<void>): Promise<StateMachine> {
+  const warmer = bytes >= WARMED_SNAPSHOT_BYTES ? MemoryWarmer.start(log) : undefined
+  try {
+    const decoder = StateMachine.snapshotDecoder(warmer?.allocate)
+    await feed(decoder)
+    return decoder.finish()
+  } finally {
+    await warmer?.stop()
+  }
 }
 
 /**

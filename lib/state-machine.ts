@@ -11,6 +11,7 @@ import { decodeCommand, type Command } from './commands.js'
 import type { Entry } from './consensus/types.js'
 import { SessionTable, type AttachVerdict, type SeqVerdict, type SessionRow } from './session/session-table.js'
 import { DataTree } from './tree/data-tree.js'
+import type { Allocate } from './tree/allocate.js'
 import type { StreamDecoder } from './tree/snapshot.js'
 import type { ApplyResult } from './tree/txn.js'
 import type { TreeChange } from './tree/types.js'
@@ -146,10 +147,10 @@ export class StateMachine {
   /**
    * Like {@link restore}, for bytes that arrive in pieces (read from a file, received from the
    * leader): write them in order, then `finish()` returns the state machine. The host may let
-   * its event loop run between pieces.
+   * its event loop run between pieces. The tree's large buffers come from `allocate`.
    */
-  static snapshotDecoder (): StreamDecoder<StateMachine> {
-    return new StateMachineDecoder()
+  static snapshotDecoder (allocate?: Allocate): StreamDecoder<StateMachine> {
+    return new StateMachineDecoder(DataTree.snapshotDecoder(allocate))
   }
 }
 
@@ -163,7 +164,8 @@ class StateMachineDecoder implements StreamDecoder<StateMachine> {
   /** Bytes of the length, then of the header, gathered so far. */
   #have = 0
   #parsed: SnapshotHeader | undefined
-  readonly #tree = DataTree.snapshotDecoder()
+
+  constructor (private readonly tree: StreamDecoder<DataTree>) {}
 
   write (chunk: Uint8Array): void {
     let at = 0
@@ -185,12 +187,12 @@ class StateMachineDecoder implements StreamDecoder<StateMachine> {
       this.#parsed = snapshotPackr.unpack(this.#header) as SnapshotHeader
       assert(this.#parsed.v === SNAPSHOT_VERSION, `unknown snapshot version ${this.#parsed.v}`)
     }
-    if (at < chunk.length) this.#tree.write(at === 0 ? chunk : chunk.subarray(at))
+    if (at < chunk.length) this.tree.write(at === 0 ? chunk : chunk.subarray(at))
   }
 
   finish (): StateMachine {
     const s = this.#parsed
     assert(s !== undefined, 'snapshot is truncated')
-    return new StateMachine(this.#tree.finish(), SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
+    return new StateMachine(this.tree.finish(), SessionTable.fromRows(s.sessions), s.appliedIndex, s.lastTimeMs)
   }
 }

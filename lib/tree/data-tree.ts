@@ -18,6 +18,7 @@ import { badArguments, Codes, ZkError, type ErrorCode, type OpErrorResult } from
 import { aclForReader, checkAcl, fixupAcl } from './acl.js'
 import { AclTable } from './acl-table.js'
 import { pathProblem, parentOf, validatePath } from './path.js'
+import type { Allocate } from './allocate.js'
 import { decodeTree, encodeTree, encodeTreeSteps, TreeDecoder, type DecodedTree, type StreamDecoder } from './snapshot.js'
 import type { ApplyContext, ApplyResult, TreeTxn } from './txn.js'
 import { CreateMode, Ids, Perms, type ACL, type Id, type OpResult, type Stat, type TreeChange, type WriteOp } from './types.js'
@@ -555,10 +556,11 @@ export class DataTree {
 
   /**
    * Like {@link fromSnapshot}, for bytes that arrive in pieces: write them in order, then
-   * `finish()` returns the tree (a host yields to its event loop between pieces).
+   * `finish()` returns the tree (a host yields to its event loop between pieces). The tree's
+   * large buffers come from `allocate`.
    */
-  static snapshotDecoder (): StreamDecoder<DataTree> {
-    const decoder = new TreeDecoder()
+  static snapshotDecoder (allocate?: Allocate): StreamDecoder<DataTree> {
+    const decoder = new TreeDecoder(allocate)
     return {
       write: (chunk) => { decoder.write(chunk) },
       finish: () => DataTree.#adopt(decoder.finish()),

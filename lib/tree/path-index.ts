@@ -14,6 +14,8 @@
  */
 
 import { assert } from '../assert.js'
+import { plainAllocate, type Allocate } from './allocate.js'
+import { presized } from './presized.js'
 
 const MIN_SLOTS = 64
 
@@ -30,8 +32,8 @@ export function hashPath (path: string): number {
 /** Paths by id, and the hash table that finds an id by its path. See the module comment. */
 export class PathIndex {
   #paths: Array<string | undefined> = []
-  #hashes = new Int32Array(MIN_SLOTS)
-  #slots = new Int32Array(MIN_SLOTS)
+  #hashes: Int32Array = new Int32Array(MIN_SLOTS)
+  #slots: Int32Array = new Int32Array(MIN_SLOTS)
   #size = 0
 
   /** Number of indexed paths. */
@@ -103,11 +105,15 @@ export class PathIndex {
     this.#size--
   }
 
-  /** Sizes the table for `count` paths at once (a snapshot being decoded), so it never grows meanwhile. */
-  reserve (count: number): void {
-    if (2 * count > this.#slots.length) this.#rehash(2 * count)
+  /**
+   * Sizes the table for `count` paths at once (a snapshot being decoded), in memory from
+   * `allocate`, so it never grows meanwhile.
+   */
+  reserve (count: number, allocate: Allocate = plainAllocate): void {
+    if (2 * count > this.#slots.length) this.#rehash(2 * count, allocate)
+    if (count > this.#paths.length) this.#paths = presized(this.#paths, count)
     if (count > this.#hashes.length) {
-      const hashes = new Int32Array(count)
+      const hashes = new Int32Array(allocate(4 * count, 4 * count))
       hashes.set(this.#hashes)
       this.#hashes = hashes
     }
@@ -124,10 +130,11 @@ export class PathIndex {
     return this.#paths.slice()
   }
 
-  #rehash (atLeast: number): void {
+  #rehash (atLeast: number, allocate: Allocate = plainAllocate): void {
     let n = MIN_SLOTS
     while (n < atLeast) n *= 2
-    const slots = new Int32Array(n)
+    // Paths hash all over the table: all of it is about to be written.
+    const slots = new Int32Array(allocate(4 * n, 4 * n))
     const mask = n - 1
     const old = this.#slots
     for (let i = 0; i < old.length; i++) {
@@ -140,3 +147,4 @@ export class PathIndex {
     this.#slots = slots
   }
 }
+

@@ -31,6 +31,7 @@
  */
 
 import { assert } from '../assert.js'
+import { plainAllocate, type Allocate } from './allocate.js'
 import type { ACL } from './types.js'
 import { NONE, NodeKind, ZNodeStore, type NodeKindValue } from './znode-store.js'
 
@@ -249,14 +250,17 @@ export class TreeDecoder implements StreamDecoder<DecodedTree> {
   #count = 0
   #dataBytes = 0
   /** The arena piece the data block is copied into, its handle, and how much of it is filled. */
-  #block = Buffer.alloc(0)
+  #block: Buffer = Buffer.alloc(0)
   #adopted = 0
   #filled = 0
   /** Nodes decoded, and data bytes they point to so far. */
   #k = 0
   #dataAt = 0
-  /** Last child linked under each record so far, so siblings keep their encoded order. */
-  #lastChild = new Int32Array(0)
+  /** Last child linked under each record so far, plus one (0: none yet), so siblings keep their encoded order. */
+  #lastChild: Int32Array = new Int32Array(0)
+
+  /** `allocate` provides the large buffers the decoded tree fills (see {@link Allocate}). */
+  constructor (private readonly allocate: Allocate = plainAllocate) {}
 
   write (chunk: Uint8Array): void {
     let at = 0
@@ -388,10 +392,11 @@ export class TreeDecoder implements StreamDecoder<DecodedTree> {
     this.#uses = new Uint32Array(acls.length)
     this.#count = count
     this.#dataBytes = dataBytes
-    this.#store.reserve(count)
-    this.#block = Buffer.allocUnsafeSlow(dataBytes)
+    // In the order they are filled: the data block comes next in the stream.
+    this.#block = Buffer.from(this.allocate(dataBytes, dataBytes))
     this.#adopted = this.#store.adoptData(this.#block)
-    this.#lastChild = new Int32Array(count).fill(NONE)
+    this.#store.reserve(count, this.allocate)
+    this.#lastChild = new Int32Array(this.allocate(4 * count, 4 * count))
     this.#phase = 'data'
     return true
   }
@@ -476,8 +481,8 @@ export class TreeDecoder implements StreamDecoder<DecodedTree> {
     const parentPath = store.path(parent)
     const cut = path.lastIndexOf('/')
     assert(path.startsWith(parentPath) && cut === (parent === 0 ? 0 : parentPath.length), `snapshot holds the parent of ${path}`)
-    store.link(parent, id, this.#lastChild[parent]!)
-    this.#lastChild[parent] = id
+    store.link(parent, id, this.#lastChild[parent]! - 1)
+    this.#lastChild[parent] = id + 1
   }
 }
 

@@ -20,6 +20,8 @@
 import { assert } from '../assert.js'
 import { DataArena } from './data-arena.js'
 import { PathIndex } from './path-index.js'
+import { plainAllocate, type Allocate } from './allocate.js'
+import { presized } from './presized.js'
 import type { ACL, Stat } from './types.js'
 
 /** What kind of node this is; decides ephemeralOwner, reaping and NOCHILDRENFOREPHEMERALS. */
@@ -82,9 +84,9 @@ export class ZNodeStore {
   #arena = new DataArena()
   /** Interned ACL lists (the DataTree's AclTable), shared by reference. */
   #acls: Array<readonly ACL[]> = []
-  #f64 = new Float64Array(INITIAL_CAPACITY * F_STRIDE)
-  #i32 = new Int32Array(INITIAL_CAPACITY * I_STRIDE)
-  #kind = new Uint8Array(INITIAL_CAPACITY)
+  #f64: Float64Array = new Float64Array(INITIAL_CAPACITY * F_STRIDE)
+  #i32: Int32Array = new Int32Array(INITIAL_CAPACITY * I_STRIDE)
+  #kind: Uint8Array = new Uint8Array(INITIAL_CAPACITY)
   readonly #ttlMs = new Map<number, number>()
   readonly #owner = new Map<number, bigint>()
   /** Freed ids, reused last-freed first. */
@@ -190,13 +192,14 @@ export class ZNodeStore {
 
   /**
    * Makes room for `count` live nodes at once (a snapshot being decoded), so the columns grow
-   * once. They get room for as many again: the log replayed after a snapshot then never has
-   * them copied (a copy of a million nodes' columns costs a fresh 80 MB), while the spare room,
-   * zeroed memory never written, takes no resident memory.
+   * once, in memory from `allocate`. They get room for as many again: the log replayed after a
+   * snapshot then never has them copied (a copy of a million nodes' columns costs a fresh
+   * 80 MB), while the spare room, zeroed memory never written, takes no resident memory.
    */
-  reserve (count: number): void {
-    if (count > this.#kind.length) this.#resize(2 * count)
-    this.#index.reserve(count)
+  reserve (count: number, allocate: Allocate = plainAllocate): void {
+    if (count > this.#kind.length) this.#resize(2 * count, allocate, count)
+    this.#index.reserve(count, allocate)
+    if (count > this.#acls.length) this.#acls = presized(this.#acls, count) as Array<readonly ACL[]>
   }
 
   /** Drops the node's data (its length becomes 0, so a compaction meanwhile skips it). */
@@ -231,14 +234,15 @@ export class ZNodeStore {
     return id
   }
 
-  #resize (capacity: number): void {
-    const f64 = new Float64Array(capacity * F_STRIDE)
+  /** Moves the columns to room for `capacity` nodes, of which the first `willFill` are about to be written. */
+  #resize (capacity: number, allocate: Allocate = plainAllocate, willFill = this.#used): void {
+    const f64 = new Float64Array(allocate(capacity * F_STRIDE * 8, willFill * F_STRIDE * 8))
     f64.set(this.#f64)
     this.#f64 = f64
-    const i32 = new Int32Array(capacity * I_STRIDE)
+    const i32 = new Int32Array(allocate(capacity * I_STRIDE * 4, willFill * I_STRIDE * 4))
     i32.set(this.#i32)
     this.#i32 = i32
-    const kind = new Uint8Array(capacity)
+    const kind = new Uint8Array(allocate(capacity, willFill))
     kind.set(this.#kind)
     this.#kind = kind
   }

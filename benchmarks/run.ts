@@ -26,7 +26,7 @@
  * Everything it starts (peer processes, ZooKeeper JVMs, load generators) it stops, also on
  * Ctrl-C, SIGTERM and errors. It never installs anything.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -157,6 +157,8 @@ interface Target {
   /** Starts node `id` again; resolves once it serves (its generator is connected again). */
   restart (id: string): Promise<void>
   memory (id: string): Promise<{ rss: number, heap?: number }>
+  /** Process ids of the nodes (servers) now running, and of their load generators. */
+  pids (): number[]
   profileStart (): Promise<void>
   profileStop (label: string): Promise<string[]>
   stop (): Promise<void>
@@ -187,6 +189,7 @@ async function zkpeerTarget (peers: number, durable: boolean): Promise<Target> {
       const m = await cluster.peer(id).request<NodeJS.MemoryUsage>({ cmd: 'memory' })
       return { rss: m.rss, heap: m.heapUsed + m.arrayBuffers }
     },
+    pids: () => ids.flatMap((id) => cluster.peers.get(id)?.pid ?? []),
     profileStart: async () => { await Promise.all(ids.map((id) => cluster.peer(id).request({ cmd: 'profile', action: 'start' }))) },
     profileStop: async (label) => {
       const dir = join(outDir, 'profiles')
@@ -240,6 +243,7 @@ async function zookeeperTarget (install: ZooKeeperInstall, servers: number, dura
       await startGen(id)
     },
     memory: async (id) => ens.memory(Number(id)),
+    pids: () => [...ens.servers.flatMap((s) => s.proc?.pid ?? []), ...[...gens.values()].flatMap((g) => g.pid ?? [])],
     profileStart: async () => {},
     profileStop: async () => [],
     stop: async () => { running.delete(stopper); await stopper.stop() },
@@ -565,6 +569,39 @@ async function settledMemory (t: Target, id: string): Promise<{ rss: number, hea
   }
 }
 
+/**
+ * Waits until the target's processes together use under a tenth of a core over half a second
+ * (at most a minute); says how it ended. Linux only (CPU times from /proc): elsewhere it does not wait.
+ */
+async function quiet (t: Target): Promise<string> {
+  const ticks = (): number | undefined => {
+    let sum = 0
+    for (const pid of t.pids()) {
+      try {
+        // utime and stime: fields 14 and 15, counted after the parenthesised command name.
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+        sum += Number(fields[11]) + Number(fields[12])
+      } catch {
+        return undefined
+      }
+    }
+    return sum
+  }
+  const hz = 100 // USER_HZ: clock ticks per second in /proc, 100 on Linux
+  const t0 = performance.now()
+  let before = ticks()
+  if (before === undefined) return 'not checked: no /proc'
+  while (performance.now() - t0 < 60_000) {
+    await sleep(500)
+    const now = ticks()
+    if (now === undefined) return 'not checked: no /proc'
+    const cores = (now - before) / hz / 0.5
+    before = now
+    if (cores < 0.1) return `idle after ${fmt(performance.now() - t0)} ms`
+  }
+  return 'still busy after 60 s'
+}
+
 async function memoryAndRecovery (t: Target): Promise<void> {
   if (!want('memory-per-znode') && !want('recovery-1m')) return
   const leader = await t.leader()
@@ -590,8 +627,11 @@ async function memoryAndRecovery (t: Target): Promise<void> {
   }
   if (!want('recovery-1m')) return
   // Recovery: kill -9 a follower holding all the znodes, restart it, time until it serves and
-  // has applied everything (durable: from its own disk; in-memory: from the leader).
+  // has applied everything (durable: from its own disk; in-memory: from the leader). Only once
+  // every process is idle: on one shared machine, a snapshot the others are still encoding in
+  // the background would be timed as the restarted peer's.
   const target = await t.zxid(leader) ?? 0
+  const idle = await quiet(t)
   await t.kill(follower)
   const t0 = performance.now()
   await t.restart(follower)
@@ -604,7 +644,7 @@ async function memoryAndRecovery (t: Target): Promise<void> {
   const ms = performance.now() - t0
   push(t, 'recovery-1m', {
     value: Math.round(ms), unit: 'ms', znodes: have,
-    detail: `kill -9 of a follower holding ${fmt(have)} znodes of ${VALUE_BYTES} B, restart (process start included) until it serves (${fmt(serving)} ms) and has applied everything; ${t.durable ? 'from its own dataDir' : 'state transferred from the leader (nothing on disk)'}; one run`,
+    detail: `kill -9 of a follower holding ${fmt(have)} znodes of ${VALUE_BYTES} B, restart (process start included) until it serves (${fmt(serving)} ms) and has applied everything; ${t.durable ? 'from its own dataDir' : 'state transferred from the leader (nothing on disk)'}; killed once every process was idle (${idle}); one run`,
   })
 }
 

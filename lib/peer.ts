@@ -28,7 +28,9 @@ import type { StreamDecoder } from './tree/snapshot.js'
 import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
-import { FileStorage, LevelStorage, VolatileStorage } from '../storage/index.js'
+import { FileStorage } from '../storage/file-storage.js'
+import { LevelStorage } from '../storage/level.js'
+import { VolatileStorage } from '../storage/volatile.js'
 import type { SnapshotSource, Storage } from '../storage/storage.js'
 import { transportForUrl } from '../transports/index.js'
 import type { Transport } from '../transports/transport.js'
@@ -221,9 +223,18 @@ export class Peer extends EventEmitter {
       (options.dataDir !== undefined ? new FileStorage({ dir: options.dataDir, sync: opts.sync, log })
         : options.db !== undefined ? new LevelStorage({ db: options.db, sync: opts.sync, log })
           : new VolatileStorage({ keepSnapshots: false }))
+    const t0 = env.clock.monotonicMs()
     const recovered = await storage.open()
     if (recovered.truncatedEntries > 0) log.warn('truncated a torn or corrupt log tail on start', { entries: recovered.truncatedEntries })
+    const t1 = env.clock.monotonicMs()
     const sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreFrom(recovered.snapshotData, log)
+    log.info('recovered from storage', {
+      openMs: Math.round(t1 - t0),
+      snapshotMs: Math.round(env.clock.monotonicMs() - t1),
+      snapshotBytes: recovered.snapshotData?.bytes ?? 0,
+      znodes: sm.tree.nodeCount,
+      logEntries: recovered.entries.length,
+    })
     let peer: Peer | undefined
     const core = new RaftCore({
       id: opts.id,

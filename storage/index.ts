@@ -5,7 +5,8 @@
  */
 export type { RecoveredState, SnapshotSource, Storage, StorageWrite } from './storage.js'
 export type { BinaryLevel } from './db.js'
-export { LevelStorage, memoryStorage, diskStorage, type LevelStorageOptions } from './level.js'
+export { LevelStorage, type LevelStorageOptions } from './level.js'
+export { memoryStorage, diskStorage } from './level-backends.js'
 export { VolatileStorage } from './volatile.js'
 export { FileStorage, type FileStorageOptions } from './file-storage.js'
 export { StorageCorruptError, type CorruptRecord } from './errors.js'

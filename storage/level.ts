@@ -15,9 +15,6 @@
  * Must not touch: the consensus core's in-memory log. The database belongs to this storage:
  * nothing else may write to it, and `close()` closes it.
  */
-import { mkdirSync } from 'node:fs'
-import { ClassicLevel } from 'classic-level'
-import { MemoryLevel } from 'memory-level'
 import { assert } from '../lib/assert.js'
 import { consoleLogger, type Logger } from '../lib/env.js'
 import type { Entry, HardState, Snapshot } from '../lib/consensus/types.js'
@@ -263,18 +260,4 @@ export class LevelStorage implements Storage {
     }
     for (let i = shape.last + 1; i <= previousLast; i++) ops.push({ type: 'del', key: logKey(i) })
   }
-}
-
-/** A storage in a new, empty memory-level database (lost when the process exits). */
-export function memoryStorage (opts: { readonly log?: Logger } = {}): LevelStorage {
-  return new LevelStorage({ db: new MemoryLevel<Buffer, Buffer>(binary), ...opts })
-}
-
-/**
- * A storage in a classic-level (LevelDB) database in directory `dir`, created (with its
- * parents) if missing. `sync` defaults to true: each batch is fsynced before writes resolve.
- */
-export function diskStorage (dir: string, opts: { readonly sync?: boolean, readonly log?: Logger } = {}): LevelStorage {
-  mkdirSync(dir, { recursive: true })
-  return new LevelStorage({ db: new ClassicLevel<Buffer, Buffer>(dir, binary), ...opts })
 }

@@ -7,7 +7,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import type net from 'node:net'
-import { WebSocket, WebSocketServer, type ClientOptions } from 'ws'
+import type { ClientOptions, WebSocket } from 'ws'
 import { FRAME_HEADER_BYTES } from './framing.js'
 import { resolveOptions, type ResolvedOptions } from './options.js'
 import { BATCH_BYTES, listenOn, startStreamTransport, type Driver, type Link, type LinkHandlers, type Listener } from './stream-transport.js'
@@ -27,10 +27,12 @@ const HIGH_WATER_BYTES = 1024 * 1024
 export async function wsTransport (options: TransportOptions, onMessage: MessageHandler, onPeerLost?: PeerLostHandler): Promise<Transport> {
   const scheme = options.tls === undefined ? 'ws' : 'wss'
   const o = resolveOptions(options, [scheme])
-  return await startStreamTransport(o, wsDriver(o), onMessage, onPeerLost)
+  // Loaded on first use, so that processes whose peers talk TCP never load it.
+  const ws = await import('ws')
+  return await startStreamTransport(o, wsDriver(o, ws), onMessage, onPeerLost)
 }
 
-function wsDriver (o: ResolvedOptions): Driver {
+function wsDriver (o: ResolvedOptions, { WebSocket, WebSocketServer }: typeof import('ws')): Driver {
   const listen = o.listen as NetworkAddress
   // A message is one batch: at most BATCH_BYTES, or one frame alone when larger.
   const maxPayload = Math.max(BATCH_BYTES, o.maxFrameBytes + FRAME_HEADER_BYTES)
@@ -127,7 +129,7 @@ function wrap (ws: WebSocket, remote: string, handlers: () => LinkHandlers | und
   }
   return {
     write (data) {
-      if (ws.readyState !== WebSocket.OPEN) return false
+      if (ws.readyState !== ws.OPEN) return false
       ws.send(data, { binary: true }, sent)
       draining = ws.bufferedAmount >= HIGH_WATER_BYTES
       return !draining

@@ -227,7 +227,14 @@ export class Peer extends EventEmitter {
     const recovered = await storage.open()
     if (recovered.truncatedEntries > 0) log.warn('truncated a torn or corrupt log tail on start', { entries: recovered.truncatedEntries })
     const t1 = env.clock.monotonicMs()
-    const sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreFrom(recovered.snapshotData, log)
+    let sm: StateMachine
+    try {
+      sm = recovered.snapshotData === undefined ? new StateMachine() : await restoreFrom(recovered.snapshotData, log)
+    } catch (err) {
+      // A snapshot that fails its checksum as it is read: release the dataDir (and its lock).
+      await storage.close()
+      throw err
+    }
     log.info('recovered from storage', {
       openMs: Math.round(t1 - t0),
       snapshotMs: Math.round(env.clock.monotonicMs() - t1),

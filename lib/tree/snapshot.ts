@@ -496,16 +496,26 @@ const varintOut: Varint = { value: 0, pos: 0 }
  * before the next call.
  */
 function readVarint (buf: Uint8Array, pos: number, end: number): Varint {
+  if (pos >= end) throw SHORT
+  const first = buf[pos]!
+  if (first < 0x80) {
+    // Nearly every varint (lengths of paths and data, parent gaps, ACL indexes) is one byte.
+    varintOut.value = first
+    varintOut.pos = pos + 1
+    return varintOut
+  }
   let v = 0
-  for (let shift = 0; shift < 35; shift += 7) {
+  let scale = 1
+  for (let i = 0; i < 5; i++) {
     if (pos >= end) throw SHORT
     const b = buf[pos++]!
-    v += (b & 0x7f) * 2 ** shift
+    v += (b & 0x7f) * scale
     if (b < 0x80) {
       varintOut.value = v
       varintOut.pos = pos
       return varintOut
     }
+    scale *= 0x80
   }
   assert(false, 'a varint has at most 5 bytes')
 }

@@ -8,7 +8,7 @@
  * leader's core no longer holds those entries. Then the leader is stopped and started again
  * from its dataDir, alone: its own log must give back every applied write. No timing asserted.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -70,4 +70,23 @@ t.test('a durable peer whose in-memory log was compacted catches up a lagging fo
   await until('the restarted peer applied its own log', () => restarted.status().zxid >= appliedBefore)
   t.equal(restarted.status().znodes, znodes, 'it holds every znode it held before')
   t.equal(restarted.status().snapshotsInstalled, 0, 'from its own storage, not from a leader')
+})
+
+t.test('a dataDir whose snapshot fails its checksum refuses to start, and lets the dataDir go', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'zkpeer-bad-snapshot-'))
+  t.teardown(() => { rmSync(root, { recursive: true, force: true }) })
+  const options: PeerOptions = { id: 'solo', ensemble: { solo: 'memory://bad-snapshot' }, dataDir: root, sync: false, tickMs: 10, snapshotEntries: 10, log: silentLogger }
+  const peer = await Peer.start(options)
+  await peer.ready()
+  const zk = await peer.connect()
+  for (let i = 0; i < 40; i++) await zk.create(`/n${i}`, Buffer.from(`value ${i}`))
+  await until('a snapshot is stored', () => existsSync(join(root, 'snapshot')))
+  await zk.close()
+  await peer.stop()
+  const file = join(root, 'snapshot')
+  const bytes = readFileSync(file)
+  bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 0xff
+  writeFileSync(file, bytes)
+  await t.rejects(Peer.start(options), { name: 'StorageCorruptError', record: 'snapshot' })
+  t.notOk(existsSync(join(root, 'LOCK')), 'the failed start closed its storage and released the dataDir\'s lock')
 })

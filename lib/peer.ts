@@ -21,10 +21,10 @@ import { MemoryWarmer } from './memory-warmer.js'
 import { parseEnvelope, type Envelope } from './peer-messages.js'
 import { resolveOptions, type PeerOptions, type ResolvedOptions } from './peer-options.js'
 import { Session, type SessionHost, type WriteRequest } from './session/session.js'
+import { SnapshotReceiver, type SnapshotDecoding } from './snapshot-receiver.js'
 import { type Applied, StateMachine } from './state-machine.js'
 import { systemEnv } from './system-env.js'
 import type { DataTree } from './tree/data-tree.js'
-import type { StreamDecoder } from './tree/snapshot.js'
 import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
@@ -162,6 +162,8 @@ export class Peer extends EventEmitter {
   #ticks = 0
   #lastTickMs: number | undefined
   #snapshotsInstalled = 0
+  /** Decodes a snapshot from the leader as its pieces arrive. */
+  readonly #receiver: SnapshotReceiver
   readonly #voters: string[]
   readonly #local = new Map<bigint, LocalSession>()
   readonly #opens = new Map<string, PendingOpen>()
@@ -197,6 +199,8 @@ export class Peer extends EventEmitter {
     this.#voters = Object.keys(opts.ensemble).sort()
     this.#readPrefix = `${opts.id}:${Buffer.from(env.random.bytes(6)).toString('hex')}`
     this.#snapshotIndex = sm.appliedIndex
+    this.#receiver = new SnapshotReceiver(!this.#storesNoSnapshotBytes(), SNAPSHOT_DECODE_STEP_BYTES,
+      () => new Promise<void>((resolve) => { env.clock.after(0, resolve) }), () => env.clock.monotonicMs(), (bytes) => openDecoder(bytes, log))
     const watches = new WatchRegistry()
     this.#host = {
       tree: sm.tree,
@@ -428,6 +432,8 @@ export class Peer extends EventEmitter {
     this.#prepared = undefined
     this.emit('stopped')
     await this.#drained
+    // A snapshot half received is dropped, with the thread warming its memory, if any.
+    this.#receiver.discard()
     await this.#transport?.stop()
     await this.storage.close()
   }
@@ -535,9 +541,14 @@ export class Peer extends EventEmitter {
           if (isLeaderMessage(m)) this.#send(m.to, { k: 'raft', m })
           else held.push(m)
         }
+        // Decoded before the acknowledgements in `held` go: the leader's window of chunks in
+        // flight then paces the transfer to this decoding instead of piling chunks up here.
+        if (rd.snapshotAbandoned) this.#receiver.discard()
+        if (rd.snapshotPieces.length > 0) await this.#receiver.take(rd.snapshotPieces)
         if (rd.snapshot !== undefined) {
-          await this.storage.write({ snapshot: rd.snapshot, hardState: rd.hardState, entries: rd.entries })
-          await this.#installSnapshot(rd.snapshot.data, rd.snapshot.meta.term)
+          const received = this.#receiver.finish(rd.snapshot)
+          await this.storage.write({ snapshot: { meta: rd.snapshot, data: received.data }, hardState: rd.hardState, entries: rd.entries })
+          this.#installSnapshot(received.sm, rd.snapshot.term, received.bytes, received.ms)
           this.#sendHeld(held)
         } else if (rd.hardState !== undefined || rd.entries.length > 0) {
           this.#issueWrite(rd, held)
@@ -749,16 +760,13 @@ export class Peer extends EventEmitter {
   }
 
   /**
-   * Replaces the state machine with a snapshot from the leader. Decoded in steps between which
-   * the event loop runs (heartbeats, reads on the old state); nothing is applied meanwhile,
-   * since this runs inside the Ready loop.
+   * Replaces the state machine with `sm`, decoded from a snapshot of `bytes` received from the
+   * leader (in `ms` since its first piece, the transfer included).
    */
-  async #installSnapshot (data: Uint8Array, term: number): Promise<void> {
+  #installSnapshot (sm: StateMachine, term: number, bytes: number, ms: number): void {
     const since = this.sm.appliedIndex
-    const t0 = this.env.clock.monotonicMs()
-    this.sm = await restoreBreathing(data, this.env, this.log)
+    this.sm = sm
     this.#host.tree = this.sm.tree
-    const decodeMs = Math.round(this.env.clock.monotonicMs() - t0)
     this.#logBytesSinceSnapshot = 0
     this.#logBytesAtCompaction = 0
     // The changes in between were never applied one by one: tell watches what they missed
@@ -788,7 +796,7 @@ export class Peer extends EventEmitter {
       }
       local.pending.splice(0, local.pending.length, ...local.pending.filter((q) => q.seq >= record.nextSeq))
     }
-    this.log.info('installed a snapshot from the leader', { index: this.sm.appliedIndex, bytes: data.length, decodeMs })
+    this.log.info('installed a snapshot from the leader', { index: this.sm.appliedIndex, bytes, ms: Math.round(ms) })
   }
 
   /**
@@ -812,7 +820,7 @@ export class Peer extends EventEmitter {
     const since = this.sm.appliedIndex - this.#snapshotIndex
     if (since === 0) return
     // Our own VolatileStorage (nothing can reopen it) keeps no snapshot bytes: no cost to amortize.
-    const volatile = this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots ? this.storage : undefined
+    const volatile = this.#storesNoSnapshotBytes() ? this.storage as VolatileStorage : undefined
     const meta = { index: this.sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
     // The core's in-memory log need not wait for a stored snapshot: a follower that needs what
     // it forgot gets a snapshot encoded on demand (#takeSnapshot), and the storage keeps its own
@@ -851,6 +859,11 @@ export class Peer extends EventEmitter {
       this.#lastSnapshotBytes = data.length
       this.#encodedLocal = { snapshot: { meta, data }, sm }
     }, (err: unknown) => this.#fail(err))
+  }
+
+  /** True for our own VolatileStorage, which nothing can reopen: it is given no snapshot bytes. */
+  #storesNoSnapshotBytes (): boolean {
+    return this.storage instanceof VolatileStorage && !this.storage.keepsSnapshots
   }
 
   /**
@@ -1161,9 +1174,9 @@ const DURABLE_SNAPSHOT_LOG_BYTES = 16 << 20
 /** A durable snapshot is due once the log since the last one is this many times smaller than it. */
 const SNAPSHOT_BYTES_PER_LOG_BYTE = 8
 /**
- * Snapshot chunks sent to a follower. One chunk is in flight at a time, so each costs a round
- * trip through both event loops: 4 MiB (well under the transports' 16 MiB frames) makes a
- * million-znode snapshot some 50 round trips instead of 700 at the core's default.
+ * Snapshot chunks sent to a follower, pipelined up to the core's 16 MiB in flight: 4 MiB (well
+ * under the transports' 16 MiB frames) keeps the per-message costs of a million-znode snapshot
+ * to some 35 messages, and a window of four keeps the follower decoding while the next arrive.
  */
 const SNAPSHOT_CHUNK_BYTES = 4 << 20
 /** Znodes encoded between two turns of the event loop (some 10-30 ms). */
@@ -1176,42 +1189,27 @@ const SNAPSHOT_DECODE_STEP_BYTES = 2 << 20
 const PREPARED_SNAPSHOT_TTL_MS = 10_000
 
 /**
- * Restores a state machine from snapshot bytes in pieces, letting the event loop run between
- * them (timers, sockets), so that a large snapshot does not stall heartbeats and handshakes.
- */
-async function restoreBreathing (data: Uint8Array, env: Env, log: Logger): Promise<StateMachine> {
-  return await decodeWarm(data.length, log, async (decoder) => {
-    for (let at = 0; at < data.length; at += SNAPSHOT_DECODE_STEP_BYTES) {
-      if (at > 0) await new Promise<void>((resolve) => { env.clock.after(0, resolve) })
-      decoder.write(data.subarray(at, at + SNAPSHOT_DECODE_STEP_BYTES))
-    }
-  })
-}
-
-/**
  * Restores a state machine from a recovered snapshot as its storage reads it: a file is
  * decoded piece by piece as it is read, never held whole.
  */
 async function restoreFrom (source: SnapshotSource, log: Logger): Promise<StateMachine> {
-  return await decodeWarm(source.bytes, log, async (decoder) => {
+  const { decoder, close } = openDecoder(source.bytes, log)
+  try {
     await source.pipeTo((chunk) => { decoder.write(chunk) })
-  })
+    return decoder.finish()
+  } finally {
+    close()
+  }
 }
 
 /**
- * Decodes a snapshot of `bytes` that `feed` writes to the decoder; a large one into memory
- * warmed up by another thread (see MemoryWarmer), which on a machine where first-touched
- * memory is slow takes a good part of the decoding's time off this thread.
+ * A decoder for a snapshot of `bytes`: a large one decodes into memory warmed up by another
+ * thread (see MemoryWarmer), which on a machine where first-touched memory is slow takes a good
+ * part of the decoding's time off this thread. `close` stops that thread.
  */
-async function decodeWarm (bytes: number, log: Logger, feed: (decoder: StreamDecoder<StateMachine>) => Promise<void>): Promise<StateMachine> {
+function openDecoder (bytes: number, log: Logger): SnapshotDecoding {
   const warmer = bytes >= WARMED_SNAPSHOT_BYTES ? MemoryWarmer.start(log) : undefined
-  try {
-    const decoder = StateMachine.snapshotDecoder(warmer?.allocate)
-    await feed(decoder)
-    return decoder.finish()
-  } finally {
-    await warmer?.stop()
-  }
+  return { decoder: StateMachine.snapshotDecoder(warmer?.allocate), close: () => { void warmer?.stop() } }
 }
 
 /**

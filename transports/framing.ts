@@ -29,19 +29,44 @@ const codec = new Packr({
   int64AsType: 'number',
 })
 
+/**
+ * The same codec for a payload the decoder copied into a buffer of its own (a frame that spanned
+ * socket chunks): binary values are views of it, not copies. They pin no more than their frame,
+ * and sparing the copy matters for the large ones (4 MiB snapshot chunks): each copy costs fresh
+ * memory to fill, which is slow on a machine where first-touched pages are.
+ */
+const viewCodec = new Packr({
+  useRecords: false,
+  moreTypes: false,
+  mapsAsObjects: true,
+  copyBuffers: false,
+  int64AsType: 'number',
+})
+
 /** Encodes `message` to a msgpack payload (no header). Throws if it cannot be encoded. */
 export function encodePayload (message: unknown): Buffer {
   return codec.pack(message)
 }
 
-/** Decodes one msgpack payload. Throws on malformed input or trailing bytes. */
-export function decodePayload (payload: Uint8Array): unknown {
-  return codec.unpack(payload)
+/**
+ * Decodes one msgpack payload. Throws on malformed input or trailing bytes. With `owned` (the
+ * caller gives `payload` up to the message: nothing else uses or reuses it), binary values are
+ * views of it instead of copies.
+ */
+export function decodePayload (payload: Uint8Array, owned = false): unknown {
+  return owned ? viewCodec.unpack(payload) : codec.unpack(payload)
 }
 
 /** Encodes `message` as one complete frame (header + payload). */
 export function encodeFrame (message: unknown): Buffer {
   return frameOf(encodePayload(message))
+}
+
+/** The header of a frame of `payloadBytes`, for a payload written separately after it. */
+export function frameHeader (payloadBytes: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES)
+  header.writeUInt32BE(payloadBytes, 0)
+  return header
 }
 
 /** Prefixes an encoded payload with its length header. */
@@ -131,11 +156,14 @@ export class FrameDecoder {
         this.need = length
       }
       if (this.buffered < this.need) return
+      // A payload within one socket chunk is a view of it, and must not be pinned by what it
+      // decodes to; one copied together from several chunks belongs to its message alone.
+      const owned = this.need > (this.chunks[0]?.length ?? 0)
       const payload = this.take(this.need)
       this.need = -1
       let message: unknown
       try {
-        message = decodePayload(payload)
+        message = decodePayload(payload, owned)
       } catch (err) {
         throw new FrameError('undecodable', err instanceof Error ? err.message : String(err), { cause: err })
       }
@@ -152,8 +180,9 @@ export class FrameDecoder {
       else this.chunks[0] = first.subarray(n)
       return first.subarray(0, n)
     }
-    // Spans chunks: copy exactly once into a buffer of the final size.
-    const out = Buffer.allocUnsafe(n)
+    // Spans chunks: copy exactly once into a buffer of the final size, its own (not a slice of
+    // Node's shared pool), since what the payload decodes to may keep views of it.
+    const out = Buffer.allocUnsafeSlow(n)
     let at = 0
     while (at < n) {
       const c = this.chunks[0] as Buffer

@@ -23,7 +23,7 @@
  */
 import type net from 'node:net'
 import type { PeerId } from '../lib/consensus/types.js'
-import { concatFrames, encodeFrame, encodePayload, FrameDecoder, FrameError } from './framing.js'
+import { concatFrames, encodeFrame, encodePayload, FrameDecoder, FrameError, frameHeader } from './framing.js'
 import { ClientHandshake, HANDSHAKE_MAX_FRAME_BYTES, HandshakeError, ServerHandshake } from './handshake.js'
 import type { ResolvedOptions } from './options.js'
 import type { MessageHandler, PeerLostHandler, Transport } from './transport.js'
@@ -301,6 +301,16 @@ class StreamTransport implements Transport {
   private flush (out: Outgoing): void {
     const link = out.link
     while (link !== undefined && out.open && out.writable && out.head < out.queue.length) {
+      const first = out.queue[out.head] as Buffer
+      if (first.length >= BATCH_BYTES) {
+        // A large frame (a snapshot chunk) goes on its own behind its header: copying it into
+        // a batch buffer would cost as much fresh memory again.
+        out.head++
+        out.queuedBytes -= first.length
+        link.write(frameHeader(first.length))
+        out.writable = link.write(first)
+        continue
+      }
       const batch: Buffer[] = []
       let bytes = 0
       // A batch is at most BATCH_BYTES unless it is one larger frame on its own.

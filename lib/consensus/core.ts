@@ -28,7 +28,7 @@ import { isLeaderMessage } from './messages.js'
 import { Progress, type ProgressState } from './progress.js'
 import { quorumSize, quorumValue } from './quorum.js'
 import { ReadOnlyQueue, type PendingRead } from './read-only.js'
-import type { DurableState, HardState, PeerId, ReadState, Ready, Role, Snapshot, SnapshotMeta, SoftState } from './types.js'
+import type { DurableState, HardState, PeerId, ReadState, Ready, Role, Snapshot, SnapshotMeta, SnapshotPiece, SoftState } from './types.js'
 
 /** Options of {@link RaftCore}. Every limit bounds a queue or a batch. */
 export interface RaftCoreConfig {
@@ -48,9 +48,9 @@ export interface RaftCoreConfig {
   readonly maxInflightAppends?: number
   /** Entry bytes per append message (at least one entry is always sent). Default 1 MiB. */
   readonly maxBytesPerAppend?: number
-  /** Entry bytes in flight per follower. Default 16 MiB. */
+  /** Entry bytes in flight per follower, and snapshot bytes (at least one chunk). Default 16 MiB. */
   readonly maxInflightBytes?: number
-  /** Bytes per InstallSnapshot chunk; one chunk is in flight per follower. Default 256 KiB. */
+  /** Bytes per InstallSnapshot chunk. Default 256 KiB. */
   readonly snapshotChunkBytes?: number
   /**
    * Called, synchronously from `ready()`, when a follower needs entries this log no longer
@@ -111,11 +111,11 @@ export interface CoreStatus {
 /** A read waiting for the leader's first commit in its term. */
 interface EarlyRead { readonly ctx: string, readonly from: PeerId }
 
-/** A snapshot being received in chunks. */
+/** A snapshot being received in chunks from the leader of `term`; its bytes go to the host. */
 interface IncomingSnapshot {
   readonly meta: SnapshotMeta
+  readonly term: number
   readonly totalBytes: number
-  readonly chunks: Uint8Array[]
   received: number
 }
 
@@ -188,9 +188,13 @@ export class RaftCore {
   private readonly takeSnapshot: ((minIndex: number) => Snapshot | undefined) | undefined
   /** Index of the host's latest snapshot (local or received); older ones are ignored. */
   private snapshotIndex: number
-  /** A received snapshot the host must still persist and install. */
-  private pendingSnapshot: Snapshot | undefined = undefined
+  /** A received snapshot the host must still persist and install (its last pieces are in `pieces`). */
+  private pendingSnapshot: SnapshotMeta | undefined = undefined
   private incoming: IncomingSnapshot | undefined = undefined
+  /** Pieces of `incoming` (or of `pendingSnapshot`) for the next Ready; never of two transfers. */
+  private pieces: SnapshotPiece[] = []
+  /** Pieces handed in earlier Readies were of a transfer dropped since. */
+  private piecesAbandoned = false
 
   private prevHard: HardState
   private prevSoft: SoftState
@@ -399,6 +403,8 @@ export class RaftCore {
       this.forwardBuf.length > 0 ||
       this.readStates.length > 0 ||
       this.pendingSnapshot !== undefined ||
+      this.pieces.length > 0 ||
+      this.piecesAbandoned ||
       log.unstableFrom <= log.lastIndex() ||
       log.commit > this.applied ||
       this.dirty ||
@@ -437,12 +443,14 @@ export class RaftCore {
     this.pendingSnapshot = undefined
     // Committed entries are durable on a quorum and were handed to the host in this or an
     // earlier Ready: they may be applied before this peer's own copy is durable.
-    const from = Math.max(this.applied, snapshot?.meta.index ?? 0) + 1
+    const from = Math.max(this.applied, snapshot?.index ?? 0) + 1
     const committed = log.slice(from, log.commit + 1)
     const rd: Ready = {
       softState,
       hardState,
       snapshot,
+      snapshotPieces: this.pieces,
+      snapshotAbandoned: this.piecesAbandoned,
       entries,
       messages: this.outbox,
       committed,
@@ -450,6 +458,8 @@ export class RaftCore {
     }
     this.outbox = []
     this.readStates = []
+    this.pieces = []
+    this.piecesAbandoned = false
     this.outstanding = rd
     return rd
   }
@@ -468,7 +478,7 @@ export class RaftCore {
     assert(durable || rd.snapshot === undefined, 'a snapshot is durable before its Ready is advanced')
     this.outstanding = undefined
     if (rd.snapshot !== undefined) {
-      const index = rd.snapshot.meta.index
+      const index = rd.snapshot.index
       const log = this.log
       if (log.snapIndex >= index && log.persistedTo < index) log.persistedTo = index
       if (this.applied < index) this.applied = index
@@ -641,6 +651,7 @@ export class RaftCore {
       this.vote = this.id
       this.role = 'candidate'
       msgTerm = this.term
+      this.abandonIncoming()
     }
     this.leaderId = undefined
     this.resetLeaderState()
@@ -708,6 +719,7 @@ export class RaftCore {
     if (term > this.term) {
       this.term = term
       this.vote = null
+      this.abandonIncoming()
     }
     this.role = 'follower'
     this.leaderId = leaderId
@@ -790,38 +802,55 @@ export class RaftCore {
     this.send(m)
   }
 
+  /**
+   * Takes a chunk of the leader's snapshot. Chunks are accepted only in order and only within
+   * one transfer: from one leader (term) of one snapshot; anything else starts over at offset 0.
+   * Each accepted chunk goes to the host as a piece; the last one makes it a snapshot to install.
+   */
   private onSnap (m: SnapMessage): void {
     const log = this.log
     const index = m.meta.index
     if (index <= log.commit) {
-      this.incoming = undefined
+      this.abandonIncoming()
       this.sendAppResp(m.from, log.commit, false, 0, 0)
       return
     }
+    // A newer snapshot while a completed one still waits for the host: its pieces would mix
+    // with that one's in the next Ready. Dropped as if lost; the leader resends it.
+    if (this.pendingSnapshot !== undefined) return
     let inc = this.incoming
-    if (inc === undefined || inc.meta.index !== index || inc.meta.term !== m.meta.term) {
+    if (inc === undefined || inc.meta.index !== index || inc.meta.term !== m.meta.term || inc.term !== m.term) {
       if (m.offset !== 0) {
         this.sendSnapResp(m.from, index, 0)
         return
       }
-      inc = { meta: m.meta, totalBytes: m.totalBytes, chunks: [], received: 0 }
+      this.abandonIncoming()
+      inc = { meta: m.meta, term: m.term, totalBytes: m.totalBytes, received: 0 }
       this.incoming = inc
     }
     if (m.offset !== inc.received) {
       this.sendSnapResp(m.from, index, inc.received)
       return
     }
-    inc.chunks.push(m.data)
+    assert(m.totalBytes === inc.totalBytes && inc.received + m.data.length <= inc.totalBytes, 'snapshot chunks stay within its size')
+    this.pieces.push({ meta: inc.meta, term: inc.term, offset: m.offset, totalBytes: inc.totalBytes, data: m.data })
     inc.received += m.data.length
-    assert(inc.received <= inc.totalBytes, 'snapshot chunks stay within its size')
     if (!m.done) {
       this.sendSnapResp(m.from, index, inc.received)
       return
     }
     assert(inc.received === inc.totalBytes, 'a finished snapshot is complete')
     this.incoming = undefined
-    this.restore({ meta: inc.meta, data: concat(inc.chunks, inc.totalBytes) })
+    this.restore(inc.meta)
     this.sendAppResp(m.from, index, false, 0, 0)
+  }
+
+  /** Drops a partly received snapshot: the host discards what it built from its pieces. */
+  private abandonIncoming (): void {
+    if (this.incoming === undefined) return
+    this.incoming = undefined
+    this.pieces = []
+    this.piecesAbandoned = true
   }
 
   private sendSnapResp (to: PeerId, index: number, offset: number): void {
@@ -829,16 +858,21 @@ export class RaftCore {
     this.send(m)
   }
 
-  /** Adopts a snapshot from the leader; if our log already has its last entry, just commit. */
-  private restore (snap: Snapshot): void {
-    const { index, term } = snap.meta
+  /**
+   * Adopts a snapshot received from the leader; if our log already has its last entry, just
+   * commits (and the host discards the pieces).
+   */
+  private restore (meta: SnapshotMeta): void {
+    const { index, term } = meta
     if (this.log.matchTerm(index, term)) {
       this.log.commitTo(index)
+      this.pieces = []
+      this.piecesAbandoned = true
       return
     }
-    this.log.restore(snap.meta)
+    this.log.restore(meta)
     this.snapshotIndex = index
-    this.pendingSnapshot = snap
+    this.pendingSnapshot = meta
   }
 
   // ---------------------------------------------------------------- leader side
@@ -961,10 +995,12 @@ export class RaftCore {
     const snap = pr.snap
     assert(snap !== undefined, 'snapshot state has a snapshot')
     const total = snap.data.length
-    // One chunk in flight (stop-and-wait): a follower accepts chunks only in order, so a window
-    // would be wasted by any reordering, while one chunk per round trip already fills a LAN link
-    // at the default chunk size.
-    if (!pr.snapDoneSent && pr.snapSent === pr.snapAcked) {
+    // Chunks are pipelined up to the in-flight byte limit (at least one chunk), so the link and
+    // both hosts stay busy instead of waiting a round trip per chunk. A follower accepts chunks
+    // only in order: after a loss it answers the rest with its offset, and the stall check on
+    // heartbeat answers resumes from there.
+    const window = Math.max(this.snapshotChunkBytes, this.maxInflightBytes)
+    while (!pr.snapDoneSent && pr.snapSent - pr.snapAcked < window) {
       const end = Math.min(total, pr.snapSent + this.snapshotChunkBytes)
       const done = end === total
       this.send({
@@ -1147,16 +1183,4 @@ export class RaftCore {
       assert(log.term(log.snapIndex + 1) >= log.snapTerm, 'terms never go back after the snapshot')
     }
   }
-}
-
-/** Joins snapshot chunks into one buffer of `total` bytes. */
-function concat (chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
 }

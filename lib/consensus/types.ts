@@ -38,6 +38,21 @@ export interface Snapshot {
   readonly data: Uint8Array
 }
 
+/**
+ * One piece of a snapshot the follower is receiving from the leader of `term`: bytes
+ * [offset, offset + data.length) of the snapshot at `meta`, `totalBytes` long. The core hands
+ * pieces over in order, without gaps, as they arrive, and keeps none itself: a host may decode
+ * them as they come instead of holding the whole snapshot. A piece at offset 0 starts a new
+ * transfer (whatever was built from earlier pieces is discarded).
+ */
+export interface SnapshotPiece {
+  readonly meta: SnapshotMeta
+  readonly term: number
+  readonly offset: number
+  readonly totalBytes: number
+  readonly data: Uint8Array
+}
+
 /** A linearizable-read permit: once the host has applied up to `index`, `ctx`'s read may be served. */
 export interface ReadState {
   readonly ctx: string
@@ -64,9 +79,13 @@ export interface MessageBase {
 
 /**
  * One batch of work the core hands its host. The host must, in this order:
+ * 0. if `snapshotAbandoned`, discard what it built from the pieces of earlier Readies; then take
+ *    `snapshotPieces` (in order) into the snapshot it is assembling or decoding;
  * 1. persist `snapshot` (if any), `hardState` (if any) and `entries` (replacing any stored
  *    suffix from `entries[0].index` on) durably, in one write; a `snapshot` replaces the whole
- *    stored log (entries before and after it are dropped: the snapshot is the new log base);
+ *    stored log (entries before and after it are dropped: the snapshot is the new log base).
+ *    A received snapshot's bytes are the pieces handed since its piece at offset 0, the last
+ *    of them in this same Ready;
  * 2. install `snapshot` into its state machine, if any;
  * 3. send `messages`;
  * 4. apply `committed` in order, serve `readStates` once applied far enough;
@@ -88,7 +107,15 @@ export interface MessageBase {
 export interface Ready {
   readonly softState: SoftState | undefined
   readonly hardState: HardState | undefined
-  readonly snapshot: Snapshot | undefined
+  /** A snapshot received from the leader, complete: its bytes came in `snapshotPieces`. */
+  readonly snapshot: SnapshotMeta | undefined
+  /** Pieces of a snapshot being received, in order (see {@link SnapshotPiece}). */
+  readonly snapshotPieces: readonly SnapshotPiece[]
+  /**
+   * The pieces handed in earlier Readies will not complete a snapshot (the transfer was
+   * superseded, the term changed, or the log got there first): discard what was built from them.
+   */
+  readonly snapshotAbandoned: boolean
   readonly entries: readonly Entry[]
   readonly messages: readonly MessageBase[]
   readonly committed: readonly Entry[]

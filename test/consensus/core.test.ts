@@ -8,8 +8,8 @@
  */
 import t from 'tap'
 import { RaftCore } from '../../lib/consensus/core.js'
-import type { Message } from '../../lib/consensus/messages.js'
-import type { Entry, ReadState, Ready } from '../../lib/consensus/types.js'
+import type { Message, SnapMessage } from '../../lib/consensus/messages.js'
+import type { Entry, ReadState, Ready, SnapshotMeta } from '../../lib/consensus/types.js'
 import { seededRandom } from '../../lib/env.js'
 
 const enc = new TextEncoder()
@@ -23,12 +23,16 @@ class Harness {
   /** Term of each core's last applied entry, for the snapshots its host takes. */
   readonly appliedTerm = new Map<string, number>()
   readonly cut = new Set<string>()
+  /** Every message delivered, in order (for counting what a transfer took). */
+  readonly delivered: Message[] = []
+  /** Bytes of the snapshot each core is receiving, joined from its Readies' pieces. */
+  private readonly receiving = new Map<string, Uint8Array>()
   private queue: Message[] = []
 
   /** takeSnapshot calls that answer "not ready yet" before the host has one (per core). */
   readonly snapshotsNotReady = new Map<string, number>()
 
-  constructor (readonly ids: string[], opts: { compactRetainEntries?: number, snapshotChunkBytes?: number, snapshotDelayCalls?: number } = {}) {
+  constructor (readonly ids: string[], opts: { compactRetainEntries?: number, snapshotChunkBytes?: number, maxInflightBytes?: number, snapshotDelayCalls?: number } = {}) {
     const { snapshotDelayCalls = 0, ...coreOpts } = opts
     const rnd = seededRandom(42)
     for (const id of ids) {
@@ -73,6 +77,7 @@ class Harness {
       for (const m of q) {
         if (this.cut.has(m.from) || this.cut.has(m.to)) continue
         busy = true
+        this.delivered.push(m)
         this.core(m.to).step(m)
       }
       if (!busy) return
@@ -81,9 +86,21 @@ class Harness {
   }
 
   handle (id: string, core: RaftCore, rd: Ready): void {
+    if (rd.snapshotAbandoned) this.receiving.delete(id)
+    for (const p of rd.snapshotPieces) {
+      const held = p.offset === 0 ? new Uint8Array(0) : this.receiving.get(id)
+      if (held?.length !== p.offset) throw new Error(`${id}: piece at ${p.offset} does not follow ${held?.length ?? 'nothing'}`)
+      const joined = new Uint8Array(held.length + p.data.length)
+      joined.set(held)
+      joined.set(p.data, held.length)
+      this.receiving.set(id, joined)
+    }
     if (rd.snapshot !== undefined) {
-      this.applied.set(id, JSON.parse(dec.decode(rd.snapshot.data)) as string[])
-      this.appliedTerm.set(id, rd.snapshot.meta.term)
+      const data = this.receiving.get(id)
+      this.receiving.delete(id)
+      if (data === undefined) throw new Error(`${id}: a snapshot without pieces`)
+      this.applied.set(id, JSON.parse(dec.decode(data)) as string[])
+      this.appliedTerm.set(id, rd.snapshot.term)
     }
     for (const m of rd.messages) this.queue.push(m as Message)
     for (const e of rd.committed) {
@@ -346,6 +363,115 @@ t.test('a host that has no snapshot ready yet is asked again on later heartbeats
   h.tick(20)
   t.equal(h.snapshotsNotReady.get(l), 3, 'asked until the host had one')
   t.same(h.applied.get(f), h.applied.get(l), 'follower caught up through the snapshot')
+})
+
+t.test('snapshot chunks are pipelined up to the in-flight byte limit', async (t) => {
+  const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0, snapshotChunkBytes: 16, maxInflightBytes: 64 })
+  const { l, f } = followerBehindCompaction(h)
+  let inFlight = 0
+  let most = 0
+  let chunks = 0
+  const seen = h.delivered.length
+  h.tick(15)
+  for (const m of h.delivered.slice(seen)) {
+    if (m.type === 'snap' && m.to === f) { inFlight++; chunks++ }
+    if (m.type === 'snapResp' && m.from === f) inFlight--
+    most = Math.max(most, inFlight)
+  }
+  t.equal(most, 4, 'four 16-byte chunks before the first acknowledgement, never more')
+  t.ok(chunks > 4, 'the snapshot took more chunks than one window')
+  t.same(h.applied.get(f), h.applied.get(l), 'follower caught up through the snapshot')
+})
+
+/** A fresh follower core, for feeding it hand-made snapshot chunks. */
+function lone (): RaftCore {
+  return new RaftCore({
+    id: 'f',
+    voters: ['a', 'b', 'f'],
+    random: seededRandom(7).intInclusive,
+    durable: { hardState: { term: 0, vote: null, commit: 0 }, snapshot: undefined, entries: [] },
+  })
+}
+
+function chunk (term: number, from: string, meta: SnapshotMeta, offset: number, data: string, total: number): SnapMessage {
+  const bytes = enc.encode(data)
+  return { type: 'snap', from, to: 'f', term, meta, offset, totalBytes: total, data: bytes, done: offset + bytes.length === total }
+}
+
+/** Takes and advances the next Ready: what it carried of the transfer, and the answers. */
+function drain (core: RaftCore): { pieces: string[], abandoned: boolean, snapshot: SnapshotMeta | undefined, answers: string[] } {
+  const rd = core.ready()
+  core.advance(rd)
+  return {
+    pieces: rd.snapshotPieces.map((p) => `${p.offset}:${dec.decode(p.data)}`),
+    abandoned: rd.snapshotAbandoned,
+    snapshot: rd.snapshot,
+    answers: rd.messages.map((m) => {
+      const r = m as Message
+      return r.type === 'snapResp' ? `snapResp ${r.offset}` : r.type === 'appResp' ? `appResp ${r.index}` : r.type
+    }),
+  }
+}
+
+t.test('a follower hands snapshot chunks over as pieces, in order, and installs only a complete transfer of one term', async (t) => {
+  const f = lone()
+  const meta = { index: 10, term: 1, voters: ['a', 'b', 'f'] }
+  f.step(chunk(1, 'a', meta, 0, 'abcd', 12))
+  f.step(chunk(1, 'a', meta, 8, 'ijkl', 12))
+  let r = drain(f)
+  t.same(r.pieces, ['0:abcd'], 'the chunk in order is handed over, the one after a gap is not')
+  t.same(r.answers, ['snapResp 4', 'snapResp 4'], 'both answered with the offset held')
+  t.notOk(r.snapshot)
+
+  // A new leader (term 2) sends the same snapshot: the transfer of term 1 cannot go on.
+  f.step(chunk(2, 'b', meta, 4, 'efgh', 12))
+  r = drain(f)
+  t.ok(r.abandoned, 'the pieces of term 1 are to be discarded')
+  t.same(r.pieces, [])
+  t.same(r.answers, ['snapResp 0'], 'the new leader is asked to start over')
+
+  f.step(chunk(2, 'b', meta, 0, 'ABCD', 12))
+  f.step(chunk(2, 'b', meta, 4, 'EFGH', 12))
+  r = drain(f)
+  t.same(r.pieces, ['0:ABCD', '4:EFGH'])
+  t.notOk(r.abandoned)
+  t.notOk(r.snapshot, 'not installed before the last chunk')
+  f.step(chunk(2, 'b', meta, 8, 'IJKL', 12))
+  // A later snapshot's first chunk before the host took the completed one: dropped, not mixed in.
+  f.step(chunk(2, 'b', { ...meta, index: 20 }, 0, 'zzzz', 12))
+  r = drain(f)
+  t.same(r.pieces, ['8:IJKL'])
+  t.same(r.snapshot, meta, 'complete: installed')
+  t.same(r.answers, ['appResp 10'], 'acknowledged as the log up to its index')
+  t.equal(f.status().commit, 10)
+
+  // Chunks of a snapshot the log already covers are answered with the commit index.
+  f.step(chunk(2, 'b', meta, 0, 'ABCD', 12))
+  r = drain(f)
+  t.same(r.pieces, [])
+  t.same(r.answers, ['appResp 10'])
+})
+
+t.test('a newer snapshot replaces a partial transfer; one the log reaches meanwhile is discarded', async (t) => {
+  const f = lone()
+  const meta = { index: 10, term: 1, voters: ['a', 'b', 'f'] }
+  f.step(chunk(1, 'a', meta, 0, 'abcd', 8))
+  t.same(drain(f).pieces, ['0:abcd'])
+  const newer = { ...meta, index: 12 }
+  f.step(chunk(1, 'a', newer, 0, 'wxyz', 8))
+  let r = drain(f)
+  t.ok(r.abandoned, 'the older transfer is discarded')
+  t.same(r.pieces, ['0:wxyz'], 'and the newer one starts')
+  // Entries up to the snapshot's index commit through the log before the transfer ends.
+  const entries = Array.from({ length: 12 }, (_, i) => ({ term: 1, index: i + 1, data: enc.encode(`e${i + 1}`) }))
+  f.step({ type: 'app', from: 'a', to: 'f', term: 1, index: 0, logTerm: 0, entries, commit: 12 })
+  drain(f)
+  f.step(chunk(1, 'a', newer, 4, 'WXYZ', 8))
+  r = drain(f)
+  t.ok(r.abandoned, 'the partial transfer is discarded')
+  t.same(r.pieces, [])
+  t.notOk(r.snapshot, 'nothing to install: the log has it')
+  t.same(r.answers, ['appResp 12'])
 })
 
 t.test('a lagging follower with a conflicting suffix is repaired', async (t) => {

@@ -4,12 +4,13 @@
  * asynchronous-write variant (issue the write, send the leader's messages, apply, advance at
  * once; send the rest and report `persisted` when the disk completes it), applies committed
  * entries to a trivial state machine (the list of applied entry keys) and snapshots it now and
- * then so snapshot transfer is exercised. A crash drops the core and every pending disk write;
+ * then so snapshot transfer is exercised. A received snapshot is assembled from the Ready's
+ * pieces, checking they come in order from one transfer and add up to what is installed. A crash drops the core and every pending disk write;
  * a restart rebuilds both from what was durable.
  */
 import { assert } from '../../lib/assert.js'
 import { isLeaderMessage, type Message } from '../../lib/consensus/messages.js'
-import type { Entry, HardState, PeerId, Ready, ReadState, Snapshot, SnapshotMeta } from '../../lib/consensus/types.js'
+import type { Entry, HardState, PeerId, Ready, ReadState, Snapshot, SnapshotMeta, SnapshotPiece } from '../../lib/consensus/types.js'
 import type { RaftCoreConfig } from '../../lib/consensus/core.js'
 import type { SimClock } from './clock.js'
 import { SimDisk } from './disk.js'
@@ -62,6 +63,8 @@ export class SimNode {
   private snapIndex = 0
   private busy = false
   private incarnation = 0
+  /** Pieces of the snapshot being received (volatile: a crash loses them). */
+  private receiving: SnapshotPiece[] = []
 
   constructor (
     readonly id: PeerId,
@@ -112,6 +115,7 @@ export class SimNode {
     this.disk.crash()
     this.incarnation++
     this.busy = false
+    this.receiving = []
   }
 
   /** Feeds a message if the node is up. */
@@ -156,7 +160,8 @@ export class SimNode {
     const core = this.core
     if (core === undefined || this.busy || !core.hasReady()) return
     const rd = core.ready()
-    if (this.settings.asyncWrites === true && rd.snapshot === undefined) {
+    const snapshot = this.takePieces(rd)
+    if (this.settings.asyncWrites === true && snapshot === undefined) {
       this.pumpAsync(core, rd)
       return
     }
@@ -164,12 +169,12 @@ export class SimNode {
     const incarnation = this.incarnation
     const finish = (): void => {
       if (incarnation !== this.incarnation) return
-      if (rd.snapshot !== undefined) {
-        this.keys = decodeKeys(rd.snapshot.data)
-        assert(this.keys.length === rd.snapshot.meta.index, 'snapshot holds its index of entries')
-        this.appliedTerm = rd.snapshot.meta.term
-        this.snapIndex = rd.snapshot.meta.index
-        this.hooks.onSnapshotInstalled(this, rd.snapshot)
+      if (snapshot !== undefined) {
+        this.keys = decodeKeys(snapshot.data)
+        assert(this.keys.length === snapshot.meta.index, 'snapshot holds its index of entries')
+        this.appliedTerm = snapshot.meta.term
+        this.snapIndex = snapshot.meta.index
+        this.hooks.onSnapshotInstalled(this, snapshot)
       }
       for (const m of rd.messages) this.hooks.send(m as Message)
       this.applyAndRead(rd)
@@ -178,12 +183,12 @@ export class SimNode {
       this.maybeSnapshot(core)
       this.pump()
     }
-    if (rd.snapshot === undefined && rd.hardState === undefined && rd.entries.length === 0) {
+    if (snapshot === undefined && rd.hardState === undefined && rd.entries.length === 0) {
       // Nothing to persist: everything it depends on is durable already (the synchronous host
       // never has a write in flight here).
       this.clock.after(0, finish)
     } else {
-      this.disk.write((s) => persist(s, rd.snapshot, rd.hardState, rd.entries), finish)
+      this.disk.write((s) => persist(s, snapshot, rd.hardState, rd.entries), finish)
     }
   }
 
@@ -223,6 +228,35 @@ export class SimNode {
       this.busy = false
       this.pump()
     })
+  }
+
+  /**
+   * Follows the pieces of a received snapshot as a host that decodes them on arrival would, and
+   * returns the snapshot `rd` completes, assembled from them.
+   */
+  private takePieces (rd: Ready): Snapshot | undefined {
+    if (rd.snapshotAbandoned) this.receiving = []
+    for (const p of rd.snapshotPieces) {
+      if (p.offset === 0) this.receiving = []
+      const first = this.receiving[0]
+      const last = this.receiving[this.receiving.length - 1]
+      if (first !== undefined && last !== undefined) {
+        assert(p.meta.index === first.meta.index && p.meta.term === first.meta.term && p.term === first.term, 'pieces of one transfer')
+        assert(p.offset === last.offset + last.data.length && p.totalBytes === first.totalBytes, 'pieces in order, without gaps')
+      }
+      this.receiving.push(p)
+    }
+    if (rd.snapshot === undefined) return undefined
+    const pieces = this.receiving
+    this.receiving = []
+    const first = pieces[0]
+    const last = pieces[pieces.length - 1]
+    assert(first !== undefined && last !== undefined && first.offset === 0, 'a received snapshot starts at offset 0')
+    assert(first.meta.index === rd.snapshot.index && first.meta.term === rd.snapshot.term, 'the pieces are of the snapshot installed')
+    assert(last.offset + last.data.length === first.totalBytes, 'a received snapshot is complete')
+    const data = new Uint8Array(first.totalBytes)
+    for (const p of pieces) data.set(p.data, p.offset)
+    return { meta: rd.snapshot, data }
   }
 
   private applyAndRead (rd: Ready): void {

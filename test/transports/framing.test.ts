@@ -21,6 +21,21 @@ t.test('frames survive any chunking', async (tt) => {
   }
 })
 
+t.test('binary values never pin a socket chunk; from a frame copied together they are views of it', async (tt) => {
+  const payloads = [encodePayload({ data: Buffer.alloc(1000, 1) }), encodePayload({ data: Buffer.alloc(1000, 2) })]
+  const stream = concatFrames(payloads, payloads[0]!.length + payloads[1]!.length)
+  const whole: Array<{ data: Buffer }> = []
+  new FrameDecoder(4096, (m) => whole.push(m as { data: Buffer })).push(Buffer.from(stream))
+  tt.equal(whole[0]!.data.buffer.byteLength, 1000, 'within one chunk: a copy of its own')
+  const split: Array<{ data: Buffer }> = []
+  const d = new FrameDecoder(4096, (m) => split.push(m as { data: Buffer }))
+  const input = Buffer.from(stream)
+  for (let i = 0; i < input.length; i += 300) d.push(input.subarray(i, i + 300))
+  input.fill(0)
+  tt.same(split.map((m) => m.data[0]), [1, 2], 'the input chunks can be reused')
+  tt.same(split.map((m) => m.data.buffer.byteLength), payloads.map((p) => p.length), 'spanning chunks: a view of its own frame, no second copy')
+})
+
 t.test('an oversize header is refused before its payload arrives', async (tt) => {
   const d = new FrameDecoder(100, () => {})
   const frame = encodeFrame({ big: 'x'.repeat(200) })

@@ -900,15 +900,21 @@ export class Peer extends EventEmitter {
   async #encodeBreathing (sm: StateMachine, what: string): Promise<Uint8Array | undefined> {
     const t0 = this.env.clock.monotonicMs()
     const index = sm.appliedIndex
-    const steps = sm.snapshotSteps(SNAPSHOT_NODES_PER_STEP)
-    for (;;) {
-      if (this.#stopped) return undefined
-      const r = steps.next()
-      if (r.done === true) {
-        this.log.info(`encoded a ${what}`, { index, bytes: r.value.length, ms: Math.round(this.env.clock.monotonicMs() - t0) })
-        return r.value
+    // A large tree's frozen copy and output are fresh memory: warmed by another thread (see MemoryWarmer).
+    const warmer = sm.tree.nodeCount >= WARMED_SNAPSHOT_NODES ? MemoryWarmer.start(this.log) : undefined
+    try {
+      const steps = sm.snapshotSteps(SNAPSHOT_NODES_PER_STEP, warmer?.allocate)
+      for (;;) {
+        if (this.#stopped) return undefined
+        const r = steps.next()
+        if (r.done === true) {
+          this.log.info(`encoded a ${what}`, { index, bytes: r.value.length, ms: Math.round(this.env.clock.monotonicMs() - t0) })
+          return r.value
+        }
+        await new Promise<void>((resolve) => { this.env.clock.after(0, resolve) })
       }
-      await new Promise<void>((resolve) => { this.env.clock.after(0, resolve) })
+    } finally {
+      void warmer?.stop()
     }
   }
 
@@ -1183,6 +1189,8 @@ const SNAPSHOT_CHUNK_BYTES = 4 << 20
 const SNAPSHOT_NODES_PER_STEP = 20_000
 /** Snapshots from this size on are decoded into memory warmed by another thread (starting one costs some 20 ms). */
 const WARMED_SNAPSHOT_BYTES = 32 << 20
+/** Trees from this many znodes on (some 30 MB of snapshot) are encoded into memory warmed likewise. */
+const WARMED_SNAPSHOT_NODES = 200_000
 /** Bytes of an in-memory snapshot decoded per step: some 15,000 znodes of 100 B. */
 const SNAPSHOT_DECODE_STEP_BYTES = 2 << 20
 /** A snapshot encoded for a follower is dropped if the core has not taken it by then. */

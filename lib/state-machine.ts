@@ -117,10 +117,11 @@ export class StateMachine {
 
   /**
    * {@link snapshot} of the state as it is at this call, encoded in steps of at most
-   * `nodesPerStep` znodes while the state machine may move on (see DataTree.snapshotSteps).
+   * `nodesPerStep` znodes while the state machine may move on (see DataTree.snapshotSteps); large
+   * buffers come from `allocate`, if given.
    */
-  snapshotSteps (nodesPerStep: number): Generator<void, Uint8Array, void> {
-    return this.tree.snapshotSteps(nodesPerStep, this.#header())
+  snapshotSteps (nodesPerStep: number, allocate?: Allocate): Generator<void, Uint8Array, void> {
+    return this.tree.snapshotSteps(nodesPerStep, this.#header(), allocate)
   }
 
   /** The u32 length and msgpack header that precede the tree's bytes. */

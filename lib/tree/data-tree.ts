@@ -541,12 +541,13 @@ export class DataTree {
   /**
    * {@link snapshot} in steps of at most `nodesPerStep` znodes, of the tree as it is at this
    * call: its columns are copied now (a fraction of the encoding's cost), so the tree may keep
-   * changing between steps. The last `next()` returns the bytes.
+   * changing between steps. The last `next()` returns the bytes. The copy's columns and the
+   * output come from `allocate`, if given.
    */
-  snapshotSteps (nodesPerStep: number, prefix?: Uint8Array): Generator<void, Uint8Array, void> {
+  snapshotSteps (nodesPerStep: number, prefix?: Uint8Array, allocate?: Allocate): Generator<void, Uint8Array, void> {
     const root = this.#nodes.id('/')
     assert(root !== undefined, 'a tree has a root')
-    return encodeTreeSteps({ store: this.#nodes.frozenCopy(), root, count: this.#nodes.size, prefix, nodesPerStep })
+    return encodeTreeSteps({ store: this.#nodes.frozenCopy(allocate), root, count: this.#nodes.size, prefix, nodesPerStep, allocate })
   }
 
   /** Rebuilds a tree, indexes and ACL table from {@link snapshot}'s bytes. Throws on corrupt input. */

@@ -40,6 +40,8 @@ const MAGIC_BYTES = Buffer.from('ZKT5', 'latin1')
 const NO_PARENT = 0xFFFF_FFFF
 /** At most: path length · parentGap · flags · 5 f64 · 3 i32 · (ttl or owner) · aclIndex · dataLength. */
 const FIXED_NODE_BYTES = 5 + 5 + 1 + 5 * 8 + 3 * 4 + 8 + 5 + 5
+/** At least: path length · parentGap · flags · czxid ctime · aclIndex · dataLength. */
+const MIN_NODE_BYTES = 1 + 1 + 1 + 2 * 8 + 1 + 1
 /** Data bytes copied from the store per step, counted like a node. */
 const DATA_BYTES_PER_NODE_STEP = 256
 const KIND_MASK = 0b11
@@ -74,6 +76,8 @@ export interface EncodeSource {
   readonly prefix?: Uint8Array
   /** Nodes handled per step: each `next()` does at most about this much work. */
   readonly nodesPerStep: number
+  /** Where the output buffer comes from, if not plain memory (see {@link Allocate}). */
+  readonly allocate?: Allocate
 }
 
 /**
@@ -92,6 +96,8 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
   const acls: Array<readonly ACL[]> = []
   let bound = prefix.length + 4 + 4 + 4 + 8
   let dataBytes = 0
+  /** UTF-16 units of all paths: at most their UTF-8 bytes. */
+  let pathBytes = 0
   order[0] = root
   parentOf[0] = NO_PARENT
   let filled = 1
@@ -106,8 +112,10 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
       for (const a of acl) bound += 4 + 8 + 3 * (a.id.scheme.length + a.id.id.length)
     }
     const n = store.dataLength(id)
+    const pathUnits = store.path(id).length
     dataBytes += n
-    bound += FIXED_NODE_BYTES + 3 * store.path(id).length + n
+    pathBytes += pathUnits
+    bound += FIXED_NODE_BYTES + 3 * pathUnits + n
     for (let c = store.firstChild(id); c !== NONE; c = store.nextSibling(c)) {
       assert(filled < count, 'no more nodes than counted are reachable')
       order[filled] = c
@@ -117,7 +125,10 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
   }
   assert(filled === count, 'every node is reachable from the root')
 
-  const buf = Buffer.allocUnsafe(bound)
+  // What is surely written (every record holds at least its path and MIN_NODE_BYTES more): all
+  // of it may be warmed without touching a page the encoding never fills.
+  const surely = prefix.length + dataBytes + pathBytes + MIN_NODE_BYTES * count
+  const buf = source.allocate === undefined ? Buffer.allocUnsafe(bound) : Buffer.from(source.allocate(bound, Math.min(bound, surely)))
   buf.set(prefix, 0)
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   let pos = prefix.length + MAGIC_BYTES.copy(buf, prefix.length)

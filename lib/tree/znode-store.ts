@@ -346,16 +346,25 @@ export class ZNodeStore {
    * (path strings and data bytes never change in place, so they are shared, not copied). The
    * copy answers reads by id ({@link firstChild}, {@link path}, {@link stat}…) only: it has no
    * path index, so {@link id} finds nothing and {@link size} is 0; take the root's id and the
-   * node count from this store first.
+   * node count from this store first. The large columns come from `allocate`, if given.
    */
-  frozenCopy (): ZNodeStore {
+  frozenCopy (allocate?: Allocate): ZNodeStore {
     const copy = new ZNodeStore()
     copy.#frozenPaths = this.#index.pathsCopy()
     copy.#arena = this.#arena
     copy.#acls = this.#acls.slice()
-    copy.#f64 = this.#f64.slice(0, this.#used * F_STRIDE)
-    copy.#i32 = this.#i32.slice(0, this.#used * I_STRIDE)
-    copy.#kind = this.#kind.slice(0, this.#used)
+    const used = this.#used
+    if (allocate === undefined) {
+      copy.#f64 = this.#f64.slice(0, used * F_STRIDE)
+      copy.#i32 = this.#i32.slice(0, used * I_STRIDE)
+      copy.#kind = this.#kind.slice(0, used)
+    } else {
+      copy.#f64 = new Float64Array(allocate(used * F_STRIDE * 8, used * F_STRIDE * 8))
+      copy.#f64.set(this.#f64.subarray(0, used * F_STRIDE))
+      copy.#i32 = new Int32Array(allocate(used * I_STRIDE * 4, used * I_STRIDE * 4))
+      copy.#i32.set(this.#i32.subarray(0, used * I_STRIDE))
+      copy.#kind = this.#kind.slice(0, used)
+    }
     for (const [id, ttl] of this.#ttlMs) copy.#ttlMs.set(id, ttl)
     for (const [id, owner] of this.#owner) copy.#owner.set(id, owner)
     copy.#used = this.#used

@@ -554,20 +554,31 @@ async function steady (t: Target): Promise<void> {
 }
 
 /**
- * A process's memory once background work has settled: a peer may still be encoding a snapshot
- * in steps when it has caught up (its frozen copy and output briefly hold some 250 B per znode),
- * a JVM may still be collecting. Readings (each after a full GC) 1 s apart, until two agree
- * within 2% (at most 10); the last one.
+ * A process's memory once it is idle and background work has settled: a peer may still be
+ * encoding a snapshot in steps when it has caught up (its frozen copy and output briefly hold
+ * some 250 B per znode), a JVM may still be collecting. Readings (each after a full GC) 1 s
+ * apart, at least {@link IDLE_READINGS} of them, until two agree within 2% (at most 15); the last one.
  */
 async function settledMemory (t: Target, id: string): Promise<{ rss: number, heap?: number, readings: number }> {
   let last = await t.memory(id)
   for (let readings = 2; ; readings++) {
     await sleep(1000)
     const m = await t.memory(id)
-    if (Math.abs(m.rss - last.rss) <= 0.02 * last.rss || readings === 10) return { ...m, readings }
+    if ((readings >= IDLE_READINGS && Math.abs(m.rss - last.rss) <= 0.02 * last.rss) || readings === 15) return { ...m, readings }
     last = m
   }
 }
+
+/**
+ * V8 grows its young generation under load (to 32 MB, whatever the load built: a fixed cost,
+ * not a per-znode one) and gives it back at the first collection that finds the allocation rate
+ * of about the last 5 s, as sampled at collections, low — in an idle process on its own, at its
+ * next scavenge. Readings 1 s apart reach that after 7 (the first one still samples the load);
+ * stopping at the first two that agree would read the load's young generation right after a
+ * bulk load and not after an idle start, which made the figure at 100,000 znodes swing by
+ * some 300 B/znode with what the process had done before its baseline.
+ */
+const IDLE_READINGS = 8
 
 /**
  * Waits until the target's processes together use under a tenth of a core over half a second
@@ -620,7 +631,7 @@ async function memoryAndRecovery (t: Target): Promise<void> {
     if (want('memory-per-znode')) {
       push(t, 'memory-per-znode', {
         value: Math.round(rssPer), unit: 'B/znode', znodes: n,
-        detail: `resident memory (rss) growth of a follower ${t.system === 'zkpeer' ? 'peer process (each reading after a full GC that also releases the young generation grown under load and free pages)' : 'server JVM (default heap settings)'} over its baseline, / ${fmt(n)} znodes of ${VALUE_BYTES} B, read once background work settled (readings 1 s apart until two agree within 2%: ${m.readings} readings)` +
+        detail: `resident memory (rss) growth of a follower ${t.system === 'zkpeer' ? 'peer process (each reading after a full GC, once the process is idle: V8 gives back the young generation it grew under load once its sampled allocation rate is low)' : 'server JVM (default heap settings)'} over its baseline, / ${fmt(n)} znodes of ${VALUE_BYTES} B, read once idle and background work settled (readings 1 s apart, at least ${IDLE_READINGS}, until two agree within 2%: ${m.readings} readings)` +
           (heapPer === undefined ? '' : `; ${t.system === 'zkpeer' ? 'JS heap + array buffers' : 'Java heap in use'} after full GC grew ${fmt(heapPer)} B/znode`),
       })
     }

@@ -161,7 +161,8 @@ export function decodeSnapshotMeta (value: Buffer): StoredSnapshotMeta | undefin
   }
 }
 
-/** CRC32 of `data`, continuing from `previous` (0 to start): the snapshot data checksum. */
+/** CRC32 of `data`, continuing from `previous` (0 to start): snapshot data, and a log record written in pieces. */
 export function dataCrc (data: Uint8Array, previous: number): number {
-  return crc32(data, previous)
+  // zlib gives 0 for an empty buffer with no memory behind it, whatever `previous` was.
+  return data.length === 0 ? previous : crc32(data, previous)
 }

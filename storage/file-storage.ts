@@ -88,7 +88,7 @@ export interface FileStorageOptions {
 /** One planned part of a batch, in write order. */
 type WalOp =
   | { readonly kind: 'snapshot', readonly snapshot: Snapshot }
-  | { readonly kind: 'entry', readonly index: number, readonly record: Buffer }
+  | { readonly kind: 'entry', readonly index: number, readonly record: readonly [Buffer, Buffer] }
   | { readonly kind: 'hardState', readonly hardState: HardState, readonly record: Buffer }
   | { readonly kind: 'floor', readonly index: number, readonly record: Buffer }
   | { readonly kind: 'reset', readonly index: number, readonly record: Buffer }
@@ -429,15 +429,21 @@ export class FileStorage implements Storage {
   async #commit (group: WalOp[]): Promise<void> {
     const ops = this.#lazy.length === 0 ? group : [...this.#lazy.splice(0), ...group]
     let snapshot: Snapshot | undefined
-    const records: Buffer[] = []
+    const pieces: Buffer[] = []
+    let records = 0
     for (const op of ops) {
-      if (op.kind === 'snapshot') snapshot = op.snapshot
-      else records.push(op.record)
+      if (op.kind === 'snapshot') {
+        snapshot = op.snapshot
+        continue
+      }
+      if (op.kind === 'entry') pieces.push(...op.record)
+      else pieces.push(op.record)
+      records++
     }
     if (snapshot !== undefined) await writeSnapshotFile(this.#dir, snapshot)
-    if (records.length === 0) return
+    if (records === 0) return
     const segments = this.#segments!
-    const placement = records.length <= this.#blockingMaxRecords ? segments.appendSync(records) : await segments.append(records)
+    const placement = records <= this.#blockingMaxRecords ? segments.appendSync(pieces) : await segments.append(pieces)
     this.#recordDurable(ops, placement)
   }
 
@@ -449,9 +455,12 @@ export class FileStorage implements Storage {
       switch (op.kind) {
         case 'snapshot':
           continue
-        case 'entry':
-          this.#positions.set(op.index, { seq: placement.seq, offset, length: op.record.length })
-          break
+        case 'entry': {
+          const length = op.record[0].length + op.record[1].length
+          this.#positions.set(op.index, { seq: placement.seq, offset, length })
+          offset += length
+          continue
+        }
         case 'hardState':
           this.#durableHardState = op.hardState
           break

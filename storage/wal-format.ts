@@ -27,6 +27,7 @@
  * that does not verify is damage.
  */
 import { crc32 } from 'node:zlib'
+import { dataCrc } from './codec.js'
 import { assert } from '../lib/assert.js'
 import { readU64, writeU64 } from './u64.js'
 import type { Entry, HardState } from '../lib/consensus/types.js'
@@ -75,13 +76,21 @@ function seal (buf: Buffer): Buffer {
   return buf
 }
 
-/** Encodes a log entry record; copies `entry.data` once. */
-export function encodeEntryRecord (entry: Entry): Buffer {
-  const buf = allocRecord(KIND_ENTRY, 16 + entry.data.length)
-  writeU64(buf, entry.index, 9)
-  writeU64(buf, entry.term, 17)
-  buf.set(entry.data, 25)
-  return seal(buf)
+/**
+ * Encodes a log entry record as two pieces to be written back to back: its header, and a view
+ * of `entry.data` (not copied: a multi's entry is tens of KB, and copying each one into a
+ * record of its own cost a fresh buffer per entry that the allocator then kept). `entry.data`
+ * must not change until the pieces are written.
+ */
+export function encodeEntryRecord (entry: Entry): readonly [Buffer, Buffer] {
+  const head = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + 16)
+  head.writeUInt32BE(1 + 16 + entry.data.length, 4)
+  head[RECORD_HEADER_BYTES] = KIND_ENTRY
+  writeU64(head, entry.index, 9)
+  writeU64(head, entry.term, 17)
+  const data = Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength)
+  head.writeUInt32BE(dataCrc(data, crc32(head.subarray(4))), 0)
+  return [head, data]
 }
 
 /** Encodes a hard state record. */
@@ -122,7 +131,7 @@ export function encodeBatchHeader (records: readonly Buffer[]): Buffer {
   header.writeUInt32BE(bytes, 4)
   header[RECORD_HEADER_BYTES] = KIND_BATCH
   let crc = crc32(header.subarray(4))
-  for (const r of records) crc = crc32(r, crc)
+  for (const r of records) crc = dataCrc(r, crc)
   header.writeUInt32BE(crc, 0)
   return header
 }

@@ -227,6 +227,26 @@ t.test('file: crash recovery', async (t) => {
     await storage.close()
   })
 
+  t.test('entries written as header and data pieces read back, empty data included', async (t) => {
+    let storage = open()
+    await storage.open()
+    const entries = [
+      { index: 1, term: 1, data: new Uint8Array(0) },
+      { index: 2, term: 1, data: Buffer.from('two') },
+      { index: 3, term: 1, data: new Uint8Array(0) },
+      { index: 4, term: 1, data: Buffer.alloc(70_000, 4) },
+    ]
+    await storage.write({ hardState: { term: 1, vote: 'a', commit: 4 }, entries })
+    await storage.write({ entries: [{ index: 5, term: 1, data: new Uint8Array(0) }] })
+    await storage.close()
+    storage = open()
+    const state = await storage.open()
+    t.equal(state.truncatedEntries, 0, 'nothing read as damaged')
+    t.same(state.entries.map((e) => [e.index, Buffer.from(e.data).toString('hex')]),
+      [...entries, { index: 5, term: 1, data: new Uint8Array(0) }].map((e) => [e.index, Buffer.from(e.data).toString('hex')]))
+    await storage.close()
+  })
+
   t.test('a damaged or missing snapshot refuses to start', async (t) => {
     const storage = open()
     await storage.open()

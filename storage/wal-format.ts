@@ -63,9 +63,12 @@ function recordCrc (buf: Buffer, start: number, end: number): number {
   return crc32(buf.subarray(start + 4, end))
 }
 
-/** A record buffer of `bodyBytes` after the kind byte, with length and kind filled in. */
-function allocRecord (kind: number, bodyBytes: number): Buffer {
-  const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + bodyBytes)
+/**
+ * A record buffer of `bodyBytes` after the kind byte, with length and kind filled in; with
+ * `heldBytes`, only that much of the body is in the buffer (the rest is written after it).
+ */
+function allocRecord (kind: number, bodyBytes: number, heldBytes = bodyBytes): Buffer {
+  const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + heldBytes)
   buf.writeUInt32BE(1 + bodyBytes, 4)
   buf[RECORD_HEADER_BYTES] = kind
   return buf
@@ -83,9 +86,7 @@ function seal (buf: Buffer): Buffer {
  * must not change until the pieces are written.
  */
 export function encodeEntryRecord (entry: Entry): readonly [Buffer, Buffer] {
-  const head = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + 16)
-  head.writeUInt32BE(1 + 16 + entry.data.length, 4)
-  head[RECORD_HEADER_BYTES] = KIND_ENTRY
+  const head = allocRecord(KIND_ENTRY, 16 + entry.data.length, 16)
   writeU64(head, entry.index, 9)
   writeU64(head, entry.term, 17)
   const data = Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength)

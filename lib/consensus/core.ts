@@ -832,14 +832,20 @@ export class RaftCore {
       this.sendSnapResp(m.from, index, inc.received)
       return
     }
-    assert(m.totalBytes === inc.totalBytes && inc.received + m.data.length <= inc.totalBytes, 'snapshot chunks stay within its size')
+    const end = inc.received + m.data.length
+    if (m.totalBytes !== inc.totalBytes || end > inc.totalBytes || m.done !== (end === inc.totalBytes)) {
+      // Not a chunk of the transfer as it began (a faulty or confused leader): what came of it
+      // cannot be trusted either. Start over rather than fail this peer on another's message.
+      this.abandonIncoming()
+      this.sendSnapResp(m.from, index, 0)
+      return
+    }
     this.pieces.push({ meta: inc.meta, term: inc.term, offset: m.offset, totalBytes: inc.totalBytes, data: m.data })
-    inc.received += m.data.length
+    inc.received = end
     if (!m.done) {
       this.sendSnapResp(m.from, index, inc.received)
       return
     }
-    assert(inc.received === inc.totalBytes, 'a finished snapshot is complete')
     this.incoming = undefined
     this.restore(inc.meta)
     this.sendAppResp(m.from, index, false, 0, 0)

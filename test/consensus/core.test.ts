@@ -413,6 +413,27 @@ function drain (core: RaftCore): { pieces: string[], abandoned: boolean, snapsho
   }
 }
 
+t.test('a snapshot chunk that does not fit its transfer starts it over instead of failing the follower', async (t) => {
+  const meta = { index: 10, term: 1, voters: ['a', 'b', 'f'] }
+  const bad: Array<[string, SnapMessage]> = [
+    ['another total size', { ...chunk(1, 'a', meta, 4, 'efgh', 12), totalBytes: 16 }],
+    ['past the total size', chunk(1, 'a', meta, 4, 'efghijklm', 12)],
+    ['done before the end', { ...chunk(1, 'a', meta, 4, 'efgh', 12), done: true }],
+    ['not done at the end', { ...chunk(1, 'a', meta, 4, 'efghijkl', 12), done: false }],
+  ]
+  for (const [what, m] of bad) {
+    const f = lone()
+    f.step(chunk(1, 'a', meta, 0, 'abcd', 12))
+    drain(f)
+    t.doesNotThrow(() => f.step(m), what)
+    const r = drain(f)
+    t.ok(r.abandoned, `${what}: the pieces so far are to be discarded`)
+    t.same(r.pieces, [])
+    t.notOk(r.snapshot, `${what}: nothing installed`)
+    t.same(r.answers, ['snapResp 0'], `${what}: the leader is asked to start over`)
+  }
+})
+
 t.test('a follower hands snapshot chunks over as pieces, in order, and installs only a complete transfer of one term', async (t) => {
   const f = lone()
   const meta = { index: 10, term: 1, voters: ['a', 'b', 'f'] }

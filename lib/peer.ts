@@ -14,7 +14,7 @@ import { assert } from './assert.js'
 import { copyCommand, encodeCommand, isCommand, stampTime, type Command } from './commands.js'
 import { RaftCore } from './consensus/core.js'
 import { isLeaderMessage, type Message } from './consensus/messages.js'
-import type { Entry, Ready, ReadState, Snapshot, SoftState } from './consensus/types.js'
+import type { Entry, OutgoingSnapshot, Ready, ReadState, Snapshot, SoftState } from './consensus/types.js'
 import { consoleLogger, type Env, type Logger } from './env.js'
 import { ZkError } from './errors.js'
 import { MemoryWarmer } from './memory-warmer.js'
@@ -25,6 +25,7 @@ import { SnapshotReceiver, type SnapshotDecoding } from './snapshot-receiver.js'
 import { type Applied, StateMachine } from './state-machine.js'
 import { systemEnv } from './system-env.js'
 import type { DataTree } from './tree/data-tree.js'
+import type { EncodeProgress } from './tree/snapshot.js'
 import type { WriteOp } from './tree/types.js'
 import { catchUpWatches, WatchRegistry } from './watch/watch-registry.js'
 import { startZkServer, type ZkServer } from './wire/zk-server.js'
@@ -157,7 +158,7 @@ export class Peer extends EventEmitter {
   #encodedLocal: { readonly snapshot: Snapshot, readonly sm: StateMachine } | undefined
   #encodingLocal = false
   /** A snapshot encoded for a follower (the core asked), until the core takes it. */
-  #prepared: { readonly snapshot: Snapshot, readonly drop: () => void } | undefined
+  #prepared: { readonly snapshot: OutgoingSnapshot, readonly drop: () => void } | undefined
   #preparing = false
   #ticks = 0
   #lastTickMs: number | undefined
@@ -869,10 +870,12 @@ export class Peer extends EventEmitter {
   /**
    * The core's snapshot source (a follower needs entries the log no longer has): a snapshot
    * encoded for it at an index of at least `minIndex`, once one is ready; until then, starts
-   * encoding one in the background from the state as of now and answers undefined. The core
-   * holds the bytes only while streaming them; one not taken soon is dropped.
+   * encoding one in the background from the state as of now and answers undefined. One is ready
+   * as soon as its size is known: the core sends its bytes as they are written (the first
+   * ones go while the rest is encoded), told of each step by `snapshotWritten`. The core holds
+   * the bytes only while streaming them; one not taken soon is dropped.
    */
-  #takeSnapshot (minIndex: number): Snapshot | undefined {
+  #takeSnapshot (minIndex: number): OutgoingSnapshot | undefined {
     const prepared = this.#prepared
     this.#prepared = undefined
     prepared?.drop()
@@ -881,23 +884,41 @@ export class Peer extends EventEmitter {
     this.#preparing = true
     const sm = this.sm
     const meta = { index: sm.appliedIndex, term: this.#appliedTerm, voters: this.#voters }
-    this.#encodeBreathing(sm, 'snapshot for a follower').then((data) => {
-      this.#preparing = false
-      if (data === undefined || sm !== this.sm) return
-      const snapshot = { meta, data }
+    let written = 0
+    let snapshot: OutgoingSnapshot | undefined
+    const offer = (data: Uint8Array): void => {
+      snapshot = { meta, data, written: () => written }
+      const offered = snapshot
       const drop = this.env.clock.after(PREPARED_SNAPSHOT_TTL_MS, () => {
-        if (this.#prepared?.snapshot === snapshot) this.#prepared = undefined
+        if (this.#prepared?.snapshot === offered) this.#prepared = undefined
       })
-      this.#prepared = { snapshot, drop }
+      this.#prepared = { snapshot: offered, drop }
+    }
+    const grew = (): void => {
+      if (this.#stopped || sm !== this.sm) return
+      this.core.snapshotWritten()
+      this.#schedule()
+    }
+    this.#encodeBreathing(sm, 'snapshot for a follower', (progress) => {
+      written = progress.written
+      if (snapshot === undefined) offer(progress.output)
+      grew()
+    }).then((data) => {
+      this.#preparing = false
+      if (data === undefined) return
+      written = data.length
+      if (snapshot === undefined) offer(data)
+      grew()
     }, (err: unknown) => this.#fail(err))
     return undefined
   }
 
   /**
-   * Encodes `sm` as it is now, in steps with a turn of the event loop between them; undefined
-   * if the peer stopped meanwhile.
+   * Encodes `sm` as it is now, in steps with a turn of the event loop between them, telling
+   * `onProgress` how far the output is written after each step once it is sized; undefined if
+   * the peer stopped meanwhile.
    */
-  async #encodeBreathing (sm: StateMachine, what: string): Promise<Uint8Array | undefined> {
+  async #encodeBreathing (sm: StateMachine, what: string, onProgress?: (progress: EncodeProgress) => void): Promise<Uint8Array | undefined> {
     const t0 = this.env.clock.monotonicMs()
     const index = sm.appliedIndex
     // A large tree's frozen copy and output are fresh memory: warmed by another thread (see MemoryWarmer).
@@ -911,6 +932,7 @@ export class Peer extends EventEmitter {
           this.log.info(`encoded a ${what}`, { index, bytes: r.value.length, ms: Math.round(this.env.clock.monotonicMs() - t0) })
           return r.value
         }
+        if (r.value !== undefined) onProgress?.(r.value)
         await new Promise<void>((resolve) => { this.env.clock.after(0, resolve) })
       }
     } finally {

@@ -12,7 +12,7 @@ import type { Entry } from './consensus/types.js'
 import { SessionTable, type AttachVerdict, type SeqVerdict, type SessionRow } from './session/session-table.js'
 import { DataTree } from './tree/data-tree.js'
 import type { Allocate } from './tree/allocate.js'
-import type { StreamDecoder } from './tree/snapshot.js'
+import type { EncodeProgress, StreamDecoder } from './tree/snapshot.js'
 import type { ApplyResult } from './tree/txn.js'
 import type { TreeChange } from './tree/types.js'
 
@@ -120,7 +120,7 @@ export class StateMachine {
    * `nodesPerStep` znodes while the state machine may move on (see DataTree.snapshotSteps); large
    * buffers come from `allocate`, if given.
    */
-  snapshotSteps (nodesPerStep: number, allocate?: Allocate): Generator<void, Uint8Array, void> {
+  snapshotSteps (nodesPerStep: number, allocate?: Allocate): Generator<EncodeProgress | undefined, Uint8Array, void> {
     return this.tree.snapshotSteps(nodesPerStep, this.#header(), allocate)
   }
 

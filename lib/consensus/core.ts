@@ -28,7 +28,7 @@ import { isLeaderMessage } from './messages.js'
 import { Progress, type ProgressState } from './progress.js'
 import { quorumSize, quorumValue } from './quorum.js'
 import { ReadOnlyQueue, type PendingRead } from './read-only.js'
-import type { DurableState, HardState, PeerId, ReadState, Ready, Role, Snapshot, SnapshotMeta, SnapshotPiece, SoftState } from './types.js'
+import type { DurableState, HardState, OutgoingSnapshot, PeerId, ReadState, Ready, Role, SnapshotMeta, SnapshotPiece, SoftState } from './types.js'
 
 /** Options of {@link RaftCore}. Every limit bounds a queue or a batch. */
 export interface RaftCoreConfig {
@@ -60,10 +60,11 @@ export interface RaftCoreConfig {
    * core asks again each time it next has something for that follower (every heartbeat
    * answer). The core keeps no snapshot bytes of its own: it pins the returned one only while
    * followers are streaming it (one serves every follower that needs it meanwhile), so that
-   * between transfers no copy of the state sits in memory. Required once the log was compacted
-   * or restored from a snapshot and a follower falls behind it.
+   * between transfers no copy of the state sits in memory. The snapshot may still be being
+   * encoded (see {@link OutgoingSnapshot}): its bytes go out as they are written. Required once
+   * the log was compacted or restored from a snapshot and a follower falls behind it.
    */
-  readonly takeSnapshot?: (minIndex: number) => Snapshot | undefined
+  readonly takeSnapshot?: (minIndex: number) => OutgoingSnapshot | undefined
   /** Proposals appended but not committed (leader) or waiting to be forwarded (follower) before `propose` refuses. Default 100,000. */
   readonly maxUncommittedEntries?: number
   /**
@@ -185,7 +186,7 @@ export class RaftCore {
   private outbox: Message[] = []
   private forwardBuf: Uint8Array[] = []
   private readStates: ReadState[] = []
-  private readonly takeSnapshot: ((minIndex: number) => Snapshot | undefined) | undefined
+  private readonly takeSnapshot: ((minIndex: number) => OutgoingSnapshot | undefined) | undefined
   /** Index of the host's latest snapshot (local or received); older ones are ignored. */
   private snapshotIndex: number
   /** A received snapshot the host must still persist and install (its last pieces are in `pieces`). */
@@ -333,6 +334,17 @@ export class RaftCore {
     this.lostRank = rank
     if (rank === 0) this.campaign(true, false)
     this.checkInvariants()
+  }
+
+  /**
+   * The host wrote more of a snapshot it handed over while encoding it, or has one ready that
+   * it answered undefined for before: the next Ready sends what followers waiting for it can
+   * take. A leader's call; ignored otherwise.
+   */
+  snapshotWritten (): void {
+    // A follower waiting for the snapshot's next bytes, or for one to be ready, is served by
+    // the next flush, as for a heartbeat answer.
+    if (this.role === 'leader') this.dirty = true
   }
 
   /**
@@ -984,7 +996,7 @@ export class RaftCore {
    * A snapshot to stream: one already being streamed to another follower if it is still
    * recent enough (the entries after it are in the log), else the host's, if it has one ready.
    */
-  private snapshotToSend (): Snapshot | undefined {
+  private snapshotToSend (): OutgoingSnapshot | undefined {
     for (const other of this.progressList) {
       if (other.snap !== undefined && other.snap.meta.index >= this.log.snapIndex) return other.snap
     }
@@ -1001,13 +1013,16 @@ export class RaftCore {
     const snap = pr.snap
     assert(snap !== undefined, 'snapshot state has a snapshot')
     const total = snap.data.length
+    const written = snap.written?.() ?? total
+    assert(written <= total, 'a snapshot is written within its length')
     // Chunks are pipelined up to the in-flight byte limit (at least one chunk), so the link and
     // both hosts stay busy instead of waiting a round trip per chunk. A follower accepts chunks
     // only in order: after a loss it answers the rest with its offset, and the stall check on
-    // heartbeat answers resumes from there.
+    // heartbeat answers resumes from there. Bytes not yet written wait for snapshotWritten().
     const window = Math.max(this.snapshotChunkBytes, this.maxInflightBytes)
     while (!pr.snapDoneSent && pr.snapSent - pr.snapAcked < window) {
-      const end = Math.min(total, pr.snapSent + this.snapshotChunkBytes)
+      const end = Math.min(written, pr.snapSent + this.snapshotChunkBytes)
+      if (end === pr.snapSent && end < total) return
       const done = end === total
       this.send({
         type: 'snap', from: this.id, to: pr.id, term: this.term, meta: snap.meta,

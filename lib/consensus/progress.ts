@@ -13,7 +13,7 @@
  * created for every term the core leads.
  */
 import { assert } from '../assert.js'
-import type { PeerId, Snapshot } from './types.js'
+import type { OutgoingSnapshot, PeerId } from './types.js'
 
 /** Replication state of one follower, as seen by the leader. */
 export type ProgressState = 'probe' | 'replicate' | 'snapshot'
@@ -92,7 +92,7 @@ export class Progress {
    * Snapshot transfer: the snapshot being sent (pinned, so a newer local snapshot does not
    * restart a transfer under way), bytes sent, bytes acknowledged.
    */
-  snap: Snapshot | undefined = undefined
+  snap: OutgoingSnapshot | undefined = undefined
   snapSent = 0
   snapAcked = 0
   /** The last chunk (`done`) is out; nothing more to send unless a retransmit rewinds. */
@@ -138,7 +138,7 @@ export class Progress {
   }
 
   /** Starts streaming `snap` from byte 0. */
-  becomeSnapshot (snap: Snapshot): void {
+  becomeSnapshot (snap: OutgoingSnapshot): void {
     this.state = 'snapshot'
     this.snap = snap
     this.snapSent = 0

@@ -39,6 +39,16 @@ export interface Snapshot {
 }
 
 /**
+ * A snapshot for the core to send, which the host may still be encoding: `data` already has the
+ * snapshot's final length, but only its first `written()` bytes are final, and the core sends
+ * no further. `written()` never decreases and ends at `data.length`; the host calls
+ * `RaftCore.snapshotWritten()` when it grew. Without `written`, all of `data` is final.
+ */
+export interface OutgoingSnapshot extends Snapshot {
+  readonly written?: () => number
+}
+
+/**
  * One piece of a snapshot the follower is receiving from the leader of `term`: bytes
  * [offset, offset + data.length) of the snapshot at `meta`, `totalBytes` long. The core hands
  * pieces over in order, without gaps, as they arrive, and keeps none itself: a host may decode

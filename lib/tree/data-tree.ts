@@ -19,7 +19,7 @@ import { aclForReader, checkAcl, fixupAcl } from './acl.js'
 import { AclTable } from './acl-table.js'
 import { pathProblem, parentOf, validatePath } from './path.js'
 import type { Allocate } from './allocate.js'
-import { decodeTree, encodeTree, encodeTreeSteps, TreeDecoder, type DecodedTree, type StreamDecoder } from './snapshot.js'
+import { decodeTree, encodeTree, encodeTreeSteps, TreeDecoder, type DecodedTree, type EncodeProgress, type StreamDecoder } from './snapshot.js'
 import type { ApplyContext, ApplyResult, TreeTxn } from './txn.js'
 import { CreateMode, Ids, Perms, type ACL, type Id, type OpResult, type Stat, type TreeChange, type WriteOp } from './types.js'
 import { NONE, NodeKind, ZNodeStore, type NewZNode, type NodeKindValue } from './znode-store.js'
@@ -541,10 +541,11 @@ export class DataTree {
   /**
    * {@link snapshot} in steps of at most `nodesPerStep` znodes, of the tree as it is at this
    * call: its columns are copied now (a fraction of the encoding's cost), so the tree may keep
-   * changing between steps. The last `next()` returns the bytes. The copy's columns and the
+   * changing between steps. Steps yield the progress of the output once it is sized (see
+   * encodeTreeSteps); the last `next()` returns the bytes. The copy's columns and the
    * output come from `allocate`, if given.
    */
-  snapshotSteps (nodesPerStep: number, prefix?: Uint8Array, allocate?: Allocate): Generator<void, Uint8Array, void> {
+  snapshotSteps (nodesPerStep: number, prefix?: Uint8Array, allocate?: Allocate): Generator<EncodeProgress | undefined, Uint8Array, void> {
     const root = this.#nodes.id('/')
     assert(root !== undefined, 'a tree has a root')
     return encodeTreeSteps({ store: this.#nodes.frozenCopy(allocate), root, count: this.#nodes.size, prefix, nodesPerStep, allocate })

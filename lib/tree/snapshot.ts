@@ -38,10 +38,6 @@ import { NONE, NodeKind, ZNodeStore, type NodeKindValue } from './znode-store.js
 const NO_DATA = new Uint8Array(0)
 const MAGIC_BYTES = Buffer.from('ZKT5', 'latin1')
 const NO_PARENT = 0xFFFF_FFFF
-/** At most: path length · parentGap · flags · 5 f64 · 3 i32 · (ttl or owner) · aclIndex · dataLength. */
-const FIXED_NODE_BYTES = 5 + 5 + 1 + 5 * 8 + 3 * 4 + 8 + 5 + 5
-/** At least: path length · parentGap · flags · czxid ctime · aclIndex · dataLength. */
-const MIN_NODE_BYTES = 1 + 1 + 1 + 2 * 8 + 1 + 1
 /** Data bytes copied from the store per step, counted like a node. */
 const DATA_BYTES_PER_NODE_STEP = 256
 const KIND_MASK = 0b11
@@ -81,41 +77,52 @@ export interface EncodeSource {
 }
 
 /**
+ * How far an encoding in steps has got: `output` already has the encoding's final length, and
+ * its first `written` bytes are final (the rest is filled in order by later steps), so a caller
+ * may send a prefix while the encoding goes on.
+ */
+export interface EncodeProgress {
+  readonly output: Uint8Array
+  readonly written: number
+}
+
+/**
  * {@link encodeTree} in steps: each `next()` handles at most `nodesPerStep` nodes (twice over:
- * one pass orders them and bounds the size, one writes), and the last returns the bytes.
+ * one pass orders them and sizes the output exactly, one writes), and the last returns the
+ * bytes. Steps of the first pass yield undefined, those of the second its progress.
  * `source.store` must not change until then.
  */
-export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8Array, void> {
+export function * encodeTreeSteps (source: EncodeSource): Generator<EncodeProgress | undefined, Uint8Array, void> {
   const { store, root, count, nodesPerStep } = source
   const prefix = source.prefix ?? new Uint8Array(0)
   assert(nodesPerStep >= 1, 'a step encodes at least one node')
-  // Breadth-first order, with each record's parent ordinal, and a size bound on the way.
+  // Breadth-first order, with each record's parent ordinal, and the exact size on the way: a
+  // caller can then send the output's final prefix while the rest is still being written.
   const order = new Int32Array(count)
   const parentOf = new Uint32Array(count)
   const aclIndex = new Map<readonly ACL[], number>()
   const acls: Array<readonly ACL[]> = []
-  let bound = prefix.length + 4 + 4 + 4 + 8
+  let size = prefix.length + MAGIC_BYTES.length + 4 + 4 + 8
   let dataBytes = 0
-  /** UTF-16 units of all paths: at most their UTF-8 bytes. */
-  let pathBytes = 0
   order[0] = root
   parentOf[0] = NO_PARENT
   let filled = 1
   for (let k = 0; k < filled; k++) {
-    if (k > 0 && k % nodesPerStep === 0) yield
+    if (k > 0 && k % nodesPerStep === 0) yield undefined
     const id = order[k]!
     const acl = store.acl(id)
-    if (!aclIndex.has(acl)) {
-      aclIndex.set(acl, acls.length)
+    let aclAt = aclIndex.get(acl)
+    if (aclAt === undefined) {
+      aclAt = acls.length
+      aclIndex.set(acl, aclAt)
       acls.push(acl)
-      bound += 4
-      for (const a of acl) bound += 4 + 8 + 3 * (a.id.scheme.length + a.id.id.length)
+      size += 4
+      for (const a of acl) size += 4 + strBytes(a.id.scheme) + strBytes(a.id.id)
     }
     const n = store.dataLength(id)
-    const pathUnits = store.path(id).length
     dataBytes += n
-    pathBytes += pathUnits
-    bound += FIXED_NODE_BYTES + 3 * pathUnits + n
+    size += n + strBytes(store.path(id)) + varintBytes(k === 0 ? 0 : k - parentOf[k]!) + varintBytes(aclAt) + varintBytes(n) +
+      recordFieldBytes(store, id)
     for (let c = store.firstChild(id); c !== NONE; c = store.nextSibling(c)) {
       assert(filled < count, 'no more nodes than counted are reachable')
       order[filled] = c
@@ -125,16 +132,15 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
   }
   assert(filled === count, 'every node is reachable from the root')
 
-  // What is surely written (every record holds at least its path and MIN_NODE_BYTES more): all
-  // of it may be warmed without touching a page the encoding never fills.
-  const surely = prefix.length + dataBytes + pathBytes + MIN_NODE_BYTES * count
-  const buf = source.allocate === undefined ? Buffer.allocUnsafe(bound) : Buffer.from(source.allocate(bound, Math.min(bound, surely)))
+  // Every byte is written, so all of the output may be warmed.
+  const buf = source.allocate === undefined ? Buffer.allocUnsafe(size) : Buffer.from(source.allocate(size, size))
   buf.set(prefix, 0)
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   let pos = prefix.length + MAGIC_BYTES.copy(buf, prefix.length)
   const str = (s: string): void => {
     // Short ASCII strings (nearly every path) are copied inline: cheaper than a call into
-    // Buffer.write per node. Anything else goes through the UTF-8 encoder.
+    // Buffer.write per node. Anything else goes through the UTF-8 encoder. Either is written
+    // 4 bytes ahead, where nothing final is yet: every string is followed by at least as many.
     let n = s.length
     if (n <= 64) {
       for (let i = 0; i < n; i++) {
@@ -179,11 +185,11 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
     copied += 1 + Math.floor(n / DATA_BYTES_PER_NODE_STEP)
     if (copied >= nodesPerStep) {
       copied = 0
-      yield
+      yield { output: buf, written: pos }
     }
   }
   for (let k = 0; k < count; k++) {
-    if (k % nodesPerStep === 0) yield
+    if (k % nodesPerStep === 0) yield { output: buf, written: pos }
     const id = order[k]!
     str(store.path(id))
     const kind = store.kind(id)
@@ -216,8 +222,37 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<void, Uint8A
     pos = writeVarint(buf, pos, aclIndex.get(store.acl(id))!)
     pos = writeVarint(buf, pos, store.dataLength(id))
   }
-  assert(pos <= bound, 'snapshot size bound holds')
-  return buf.subarray(0, pos)
+  assert(pos === size, 'the encoding is as long as sized')
+  return buf
+}
+
+/** Bytes of a record's fixed fields after its parent gap, flags included: those its flags do not imply. */
+function recordFieldBytes (store: ZNodeStore, id: number): number {
+  const czxid = store.czxid(id)
+  const kind = store.kind(id)
+  let n = 1 + 16
+  if (store.mzxid(id) !== czxid) n += 8
+  if (store.pzxid(id) !== czxid) n += 8
+  if (store.mtime(id) !== store.ctime(id)) n += 8
+  if (store.version(id) !== 0 || store.aversion(id) !== 0 || store.creates(id) !== 0) n += 12
+  if (kind === NodeKind.TTL || kind === NodeKind.EPHEMERAL) n += 8
+  return n
+}
+
+/** Bytes of `s` as a snapshot string: its UTF-8 length as a varint, then its UTF-8 bytes. */
+function strBytes (s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) {
+      n = Buffer.byteLength(s, 'utf8')
+      break
+    }
+  }
+  return varintBytes(n) + n
+}
+
+function varintBytes (v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x20_0000 ? 3 : v < 0x1000_0000 ? 4 : 5
 }
 
 /** A decoded tree: its nodes, and how many nodes use each distinct ACL list (for interning). */

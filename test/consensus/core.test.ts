@@ -31,9 +31,11 @@ class Harness {
 
   /** takeSnapshot calls that answer "not ready yet" before the host has one (per core). */
   readonly snapshotsNotReady = new Map<string, number>()
+  /** With `growing`: each core's snapshot handed over with nothing written; tests write more. */
+  readonly growing = new Map<string, { readonly data: Uint8Array, written: number }>()
 
-  constructor (readonly ids: string[], opts: { compactRetainEntries?: number, snapshotChunkBytes?: number, maxInflightBytes?: number, snapshotDelayCalls?: number } = {}) {
-    const { snapshotDelayCalls = 0, ...coreOpts } = opts
+  constructor (readonly ids: string[], opts: { compactRetainEntries?: number, snapshotChunkBytes?: number, maxInflightBytes?: number, snapshotDelayCalls?: number, growing?: boolean } = {}) {
+    const { snapshotDelayCalls = 0, growing = false, ...coreOpts } = opts
     const rnd = seededRandom(42)
     for (const id of ids) {
       this.cores.set(id, new RaftCore({
@@ -45,10 +47,12 @@ class Harness {
             this.snapshotsNotReady.set(id, waited + 1)
             return undefined
           }
-          return {
-            meta: { index: this.core(id).status().applied, term: this.appliedTerm.get(id) ?? 0, voters: ids },
-            data: enc.encode(JSON.stringify(this.applied.get(id))),
-          }
+          const meta = { index: this.core(id).status().applied, term: this.appliedTerm.get(id) ?? 0, voters: ids }
+          const data = enc.encode(JSON.stringify(this.applied.get(id)))
+          if (!growing) return { meta, data }
+          const g = { data, written: 0 }
+          this.growing.set(id, g)
+          return { meta, data, written: () => g.written }
         },
         ...coreOpts,
       }))
@@ -380,6 +384,41 @@ t.test('snapshot chunks are pipelined up to the in-flight byte limit', async (t)
   }
   t.equal(most, 4, 'four 16-byte chunks before the first acknowledgement, never more')
   t.ok(chunks > 4, 'the snapshot took more chunks than one window')
+  t.same(h.applied.get(f), h.applied.get(l), 'follower caught up through the snapshot')
+})
+
+t.test('a host that has a snapshot ready after all says so, and is asked again at once', async (t) => {
+  const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0, snapshotChunkBytes: 16, snapshotDelayCalls: 1000 })
+  const { l, f } = followerBehindCompaction(h)
+  h.tick(15)
+  t.ok((h.snapshotsNotReady.get(l) ?? 0) > 0, 'asked, and told none is ready')
+  t.notSame(h.applied.get(f), h.applied.get(l), 'not caught up yet')
+  // The host has one now.
+  h.snapshotsNotReady.set(l, 1000)
+  h.core(l).snapshotWritten()
+  h.settle()
+  t.same(h.applied.get(f), h.applied.get(l), 'caught up through the snapshot without waiting for a heartbeat')
+})
+
+t.test('a snapshot the host is still writing goes out as it grows, and no further', async (t) => {
+  const h = new Harness(['a', 'b', 'c'], { compactRetainEntries: 0, snapshotChunkBytes: 16, growing: true })
+  const { l, f } = followerBehindCompaction(h)
+  h.tick(15)
+  const sent = (): SnapMessage[] => h.delivered.filter((m): m is SnapMessage => m.type === 'snap' && m.to === f)
+  const g = h.growing.get(l)
+  if (g === undefined) throw new Error('the leader was asked for no snapshot')
+  t.equal(sent().length, 0, 'nothing written yet: nothing sent, through heartbeats and their answers')
+  const total = g.data.length
+  t.ok(total > 40, 'a snapshot of several steps')
+  for (let w = 5; ; w = Math.min(total, w + 7)) {
+    g.written = w
+    h.core(l).snapshotWritten()
+    h.settle()
+    const chunks = sent()
+    t.equal(Math.max(...chunks.map((c) => c.offset + c.data.length)), w, `sent up to the ${w} bytes written, without waiting for a tick`)
+    t.ok(chunks.every((c) => c.totalBytes === total && c.done === (c.offset + c.data.length === total)), 'each chunk names the final size; only the last is done')
+    if (w === total) break
+  }
   t.same(h.applied.get(f), h.applied.get(l), 'follower caught up through the snapshot')
 })
 

@@ -4,13 +4,14 @@
  * asynchronous-write variant (issue the write, send the leader's messages, apply, advance at
  * once; send the rest and report `persisted` when the disk completes it), applies committed
  * entries to a trivial state machine (the list of applied entry keys) and snapshots it now and
- * then so snapshot transfer is exercised. A received snapshot is assembled from the Ready's
+ * then so snapshot transfer is exercised (some snapshots are handed to the core while still being
+ * written, as a host encoding in steps does). A received snapshot is assembled from the Ready's
  * pieces, checking they come in order from one transfer and add up to what is installed. A crash drops the core and every pending disk write;
  * a restart rebuilds both from what was durable.
  */
 import { assert } from '../../lib/assert.js'
 import { isLeaderMessage, type Message } from '../../lib/consensus/messages.js'
-import type { Entry, HardState, PeerId, Ready, ReadState, Snapshot, SnapshotMeta, SnapshotPiece } from '../../lib/consensus/types.js'
+import type { Entry, HardState, OutgoingSnapshot, PeerId, Ready, ReadState, Snapshot, SnapshotMeta, SnapshotPiece } from '../../lib/consensus/types.js'
 import type { RaftCoreConfig } from '../../lib/consensus/core.js'
 import type { SimClock } from './clock.js'
 import { SimDisk } from './disk.js'
@@ -63,6 +64,8 @@ export class SimNode {
   private snapIndex = 0
   private busy = false
   private incarnation = 0
+  /** Snapshots the core was handed (see snapshotToSend). */
+  private snapshotsTaken = 0
   /** Pieces of the snapshot being received (volatile: a crash loses them). */
   private receiving: SnapshotPiece[] = []
 
@@ -97,16 +100,35 @@ export class SimNode {
         snapshot: s.snapshot?.meta,
         entries: s.entries.slice(),
       },
-      takeSnapshot: () => ({
-        meta: { index: this.appliedIndex, term: this.appliedTerm, voters: this.settings.core.voters },
-        data: bytes.encode(JSON.stringify(this.keys)),
-      }),
+      takeSnapshot: () => this.snapshotToSend(),
     })
     this.keys = s.snapshot === undefined ? [] : decodeKeys(s.snapshot.data)
     this.appliedTerm = s.snapshot?.meta.term ?? 0
     this.snapIndex = s.snapshot?.meta.index ?? 0
     this.busy = false
     this.pump()
+  }
+
+  /**
+   * The core's snapshot source. Every other one is handed over as if still being encoded: its
+   * bytes become final a quarter at a time, a millisecond apart, and the core is told of each.
+   */
+  private snapshotToSend (): OutgoingSnapshot {
+    const meta = { index: this.appliedIndex, term: this.appliedTerm, voters: this.settings.core.voters }
+    const data = bytes.encode(JSON.stringify(this.keys))
+    this.snapshotsTaken++
+    if (this.snapshotsTaken % 2 === 0) return { meta, data }
+    let written = 0
+    const incarnation = this.incarnation
+    const grow = (): void => {
+      if (incarnation !== this.incarnation || this.core === undefined) return
+      written = Math.min(data.length, written + Math.ceil(data.length / 4))
+      this.core.snapshotWritten()
+      this.pump()
+      if (written < data.length) this.clock.after(1, grow)
+    }
+    this.clock.after(1, grow)
+    return { meta, data, written: () => written }
   }
 
   /** Loses the core, the state machine and every write not yet durable. */

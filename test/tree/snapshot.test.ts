@@ -112,3 +112,40 @@ t.test('the header prefix is written before the tree bytes', async (t) => {
   t.same(prefixed.subarray(0, 3), Buffer.from([1, 2, 3]))
   t.same(prefixed.subarray(3), plain)
 })
+
+t.test('an encoding in steps is sized first, then final front to back while the tree moves on', async (t) => {
+  const d = new Driver()
+  d.ok(create('/a', { data: 'x'.repeat(1000) }))
+  d.ok(create('/a/ü → ✓', { data: 'u' }))
+  d.ok(create('/e', { mode: CreateMode.EPHEMERAL }), { sessionId: 7n })
+  d.ok(create('/t', { mode: CreateMode.PERSISTENT_WITH_TTL, ttlMs: 5000 }))
+  for (let i = 0; i < 200; i++) d.ok(create(`/a/n${i}`, { data: `v${i}` }))
+  d.ok(setData('/a/n7', 'changed'))
+  const expected = Buffer.from(d.tree.snapshot(Uint8Array.of(9, 9)))
+  const steps = d.tree.snapshotSteps(16, Uint8Array.of(9, 9))
+  let sized = 0
+  let sizedFirst = true
+  let written = 0
+  const prefixes: Buffer[] = []
+  for (;;) {
+    const r = steps.next()
+    // Changes after the call are not part of this snapshot.
+    d.ok(setData('/a/n1', `later ${written}`))
+    if (r.done === true) {
+      t.same(Buffer.from(r.value), expected, 'the same bytes as encoded in one go')
+      break
+    }
+    if (r.value === undefined) {
+      if (sized > 0) sizedFirst = false
+      continue
+    }
+    sized++
+    t.equal(r.value.output.length, expected.length, 'the output has its final length from the start')
+    t.ok(r.value.written >= written && r.value.written <= expected.length, 'written only grows, within the output')
+    written = r.value.written
+    prefixes.push(Buffer.from(r.value.output.subarray(0, written)))
+  }
+  t.ok(sizedFirst, 'sizing steps all come before writing steps')
+  t.ok(sized > 10, `the output was written over several steps (${sized})`)
+  for (const p of prefixes) t.same(p, expected.subarray(0, p.length), 'what was said to be written is final')
+})

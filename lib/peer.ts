@@ -923,8 +923,8 @@ export class Peer extends EventEmitter {
     const index = sm.appliedIndex
     // A large tree's frozen copy and output are fresh memory: warmed by another thread (see MemoryWarmer).
     const warmer = sm.tree.nodeCount >= WARMED_SNAPSHOT_NODES ? MemoryWarmer.start(this.log) : undefined
+    const steps = sm.snapshotSteps(SNAPSHOT_NODES_PER_STEP, warmer?.allocate)
     try {
-      const steps = sm.snapshotSteps(SNAPSHOT_NODES_PER_STEP, warmer?.allocate)
       for (;;) {
         if (this.#stopped) return undefined
         const r = steps.next()
@@ -936,6 +936,8 @@ export class Peer extends EventEmitter {
         await new Promise<void>((resolve) => { this.env.clock.after(0, resolve) })
       }
     } finally {
+      // Ends the steps if the peer stopped: the tree stops saving nodes for their copy.
+      steps.return(EMPTY_SNAPSHOT)
       void warmer?.stop()
     }
   }
@@ -1215,6 +1217,8 @@ const WARMED_SNAPSHOT_BYTES = 32 << 20
 const WARMED_SNAPSHOT_NODES = 200_000
 /** Bytes of an in-memory snapshot decoded per step: some 15,000 znodes of 100 B. */
 const SNAPSHOT_DECODE_STEP_BYTES = 2 << 20
+/** What ends the steps of a snapshot encoding given up (its value is never used). */
+const EMPTY_SNAPSHOT = new Uint8Array(0)
 /** A snapshot encoded for a follower is dropped if the core has not taken it by then. */
 const PREPARED_SNAPSHOT_TTL_MS = 10_000
 

@@ -77,6 +77,24 @@ export interface NewZNode {
 }
 
 /** Column storage of znodes; see the module comment. Ids are only meaningful to one store. */
+/** A {@link ZNodeStore.freeze} copy being filled. */
+export interface FreezingCopy {
+  /** The copy: reads right once `fill` has returned true. */
+  readonly copy: ZNodeStore
+  /** Copies up to `ids` more nodes' columns; true once the copy is complete. */
+  fill (ids: number): boolean
+  /** Stops filling: the copy is left incomplete, and the store no longer saves nodes for it. */
+  abandon (): void
+}
+
+interface Freezer {
+  readonly copy: ZNodeStore
+  /** Ids below this were copied in order. */
+  next: number
+  /** 1 for an id at or after `next` copied early, before it changed; as long as the ids copied. */
+  readonly saved: Uint8Array
+}
+
 export class ZNodeStore {
   #index = new PathIndex()
   /** Paths by id in a {@link frozenCopy} (which has no index); undefined in a live store. */
@@ -93,6 +111,8 @@ export class ZNodeStore {
   readonly #free: number[] = []
   /** Ids handed out so far (live or freed); the columns hold at least this many. */
   #used = 0
+  /** Frozen copies being filled (see {@link freeze}); usually none. */
+  readonly #freezers: Freezer[] = []
 
   /** Number of live znodes. */
   get size (): number {
@@ -155,6 +175,7 @@ export class ZNodeStore {
 
   /** Everything of {@link add} but the data. */
   #place (path: string, n: NewZNode): number {
+    // No #keep: an id freed before a freeze is in no copy, one freed since was kept then.
     const id = this.#free.length > 0 ? this.#free.pop()! : this.#grow()
     this.#index.set(path, id)
     this.#acls[id] = n.acl
@@ -204,6 +225,7 @@ export class ZNodeStore {
 
   /** Drops the node's data (its length becomes 0, so a compaction meanwhile skips it). */
   #releaseData (id: number): void {
+    this.#keep(id)
     const at = id * I_STRIDE + I_DATA_LENGTH
     this.#arena.release(this.#i32[at]!)
     this.#i32[at] = 0
@@ -215,6 +237,8 @@ export class ZNodeStore {
    * handed out earlier keep the old chunks alive and keep reading the same bytes.
    */
   #compactData (): void {
+    // It moves every node's data: copies being filled take what they lack first.
+    for (const f of this.#freezers.slice()) this.#fill(f, Number.MAX_SAFE_INTEGER)
     const old = this.#arena
     const fresh = new DataArena()
     const i32 = this.#i32
@@ -254,6 +278,10 @@ export class ZNodeStore {
   link (parent: number, child: number, after: number = NONE): void {
     const i32 = this.#i32
     const next = after === NONE ? i32[parent * I_STRIDE + I_FIRST_CHILD]! : i32[after * I_STRIDE + I_NEXT]!
+    this.#keep(parent)
+    this.#keep(child)
+    if (after !== NONE) this.#keep(after)
+    if (next !== NONE) this.#keep(next)
     i32[child * I_STRIDE + I_PREV] = after
     i32[child * I_STRIDE + I_NEXT] = next
     if (after === NONE) i32[parent * I_STRIDE + I_FIRST_CHILD] = child
@@ -267,6 +295,10 @@ export class ZNodeStore {
     const i32 = this.#i32
     const prev = i32[child * I_STRIDE + I_PREV]!
     const next = i32[child * I_STRIDE + I_NEXT]!
+    this.#keep(parent)
+    this.#keep(child)
+    if (prev !== NONE) this.#keep(prev)
+    if (next !== NONE) this.#keep(next)
     if (prev === NONE) {
       assert(i32[parent * I_STRIDE + I_FIRST_CHILD] === child, 'a first child is its parent\'s first')
       i32[parent * I_STRIDE + I_FIRST_CHILD] = next
@@ -328,18 +360,18 @@ export class ZNodeStore {
 
   czxid (id: number): number { return this.#f64[id * F_STRIDE + F_CZXID]! }
   mzxid (id: number): number { return this.#f64[id * F_STRIDE + F_MZXID]! }
-  setMzxid (id: number, zxid: number): void { this.#f64[id * F_STRIDE + F_MZXID] = zxid }
+  setMzxid (id: number, zxid: number): void { this.#keep(id); this.#f64[id * F_STRIDE + F_MZXID] = zxid }
   pzxid (id: number): number { return this.#f64[id * F_STRIDE + F_PZXID]! }
-  setPzxid (id: number, zxid: number): void { this.#f64[id * F_STRIDE + F_PZXID] = zxid }
+  setPzxid (id: number, zxid: number): void { this.#keep(id); this.#f64[id * F_STRIDE + F_PZXID] = zxid }
   ctime (id: number): number { return this.#f64[id * F_STRIDE + F_CTIME]! }
   mtime (id: number): number { return this.#f64[id * F_STRIDE + F_MTIME]! }
-  setMtime (id: number, ms: number): void { this.#f64[id * F_STRIDE + F_MTIME] = ms }
+  setMtime (id: number, ms: number): void { this.#keep(id); this.#f64[id * F_STRIDE + F_MTIME] = ms }
   version (id: number): number { return this.#i32[id * I_STRIDE + I_VERSION]! }
-  setVersion (id: number, v: number): void { this.#i32[id * I_STRIDE + I_VERSION] = v }
+  setVersion (id: number, v: number): void { this.#keep(id); this.#i32[id * I_STRIDE + I_VERSION] = v }
   aversion (id: number): number { return this.#i32[id * I_STRIDE + I_AVERSION]! }
-  setAversion (id: number, v: number): void { this.#i32[id * I_STRIDE + I_AVERSION] = v }
+  setAversion (id: number, v: number): void { this.#keep(id); this.#i32[id * I_STRIDE + I_AVERSION] = v }
   creates (id: number): number { return this.#i32[id * I_STRIDE + I_CREATES]! }
-  setCreates (id: number, c: number): void { this.#i32[id * I_STRIDE + I_CREATES] = c }
+  setCreates (id: number, c: number): void { this.#keep(id); this.#i32[id * I_STRIDE + I_CREATES] = c }
 
   /**
    * A copy of every column as it is now, for encoding a snapshot while this store moves on
@@ -349,26 +381,79 @@ export class ZNodeStore {
    * node count from this store first. The large columns come from `allocate`, if given.
    */
   frozenCopy (allocate?: Allocate): ZNodeStore {
+    const freezing = this.freeze(allocate)
+    freezing.fill(Number.MAX_SAFE_INTEGER)
+    return freezing.copy
+  }
+
+  /**
+   * {@link frozenCopy} filled in steps, so that copying a large store's columns (some 90 bytes
+   * a node, into fresh memory) is no single long pause: the copy is of the store as it is at
+   * this call, but reads right only once `fill` returned true. Meanwhile this store, before it
+   * changes a node not yet copied, copies that node's columns first. `abandon` stops that for
+   * a copy no longer wanted (a copy filled is abandoned by itself).
+   */
+  freeze (allocate: Allocate = plainAllocate): FreezingCopy {
     const copy = new ZNodeStore()
     copy.#frozenPaths = this.#index.pathsCopy()
     copy.#arena = this.#arena
     copy.#acls = this.#acls.slice()
     const used = this.#used
-    if (allocate === undefined) {
-      copy.#f64 = this.#f64.slice(0, used * F_STRIDE)
-      copy.#i32 = this.#i32.slice(0, used * I_STRIDE)
-      copy.#kind = this.#kind.slice(0, used)
-    } else {
-      copy.#f64 = new Float64Array(allocate(used * F_STRIDE * 8, used * F_STRIDE * 8))
-      copy.#f64.set(this.#f64.subarray(0, used * F_STRIDE))
-      copy.#i32 = new Int32Array(allocate(used * I_STRIDE * 4, used * I_STRIDE * 4))
-      copy.#i32.set(this.#i32.subarray(0, used * I_STRIDE))
-      copy.#kind = this.#kind.slice(0, used)
-    }
+    copy.#f64 = new Float64Array(allocate(used * F_STRIDE * 8, used * F_STRIDE * 8))
+    copy.#i32 = new Int32Array(allocate(used * I_STRIDE * 4, used * I_STRIDE * 4))
+    copy.#kind = new Uint8Array(used)
     for (const [id, ttl] of this.#ttlMs) copy.#ttlMs.set(id, ttl)
     for (const [id, owner] of this.#owner) copy.#owner.set(id, owner)
-    copy.#used = this.#used
-    return copy
+    copy.#used = used
+    const freezer: Freezer = { copy, next: 0, saved: new Uint8Array(used) }
+    this.#freezers.push(freezer)
+    return {
+      copy,
+      fill: (ids) => this.#fill(freezer, ids),
+      abandon: () => { this.#unfreeze(freezer) },
+    }
+  }
+
+  /** Copies up to `ids` more nodes into `freezer`'s copy, skipping those saved; true once complete. */
+  #fill (freezer: Freezer, ids: number): boolean {
+    if (!this.#freezers.includes(freezer)) return true
+    const end = freezer.saved.length
+    const stop = Math.min(end, freezer.next + ids)
+    let id = freezer.next
+    while (id < stop) {
+      if (freezer.saved[id] === 1) { id++; continue }
+      let run = id + 1
+      while (run < stop && freezer.saved[run] === 0) run++
+      this.#copyColumns(freezer.copy, id, run)
+      id = run
+    }
+    freezer.next = stop
+    if (stop < end) return false
+    this.#unfreeze(freezer)
+    return true
+  }
+
+  #unfreeze (freezer: Freezer): void {
+    const at = this.#freezers.indexOf(freezer)
+    if (at >= 0) this.#freezers.splice(at, 1)
+  }
+
+  /** Copies the columns of ids [from, to) into `copy`. */
+  #copyColumns (copy: ZNodeStore, from: number, to: number): void {
+    copy.#f64.set(this.#f64.subarray(from * F_STRIDE, to * F_STRIDE), from * F_STRIDE)
+    copy.#i32.set(this.#i32.subarray(from * I_STRIDE, to * I_STRIDE), from * I_STRIDE)
+    copy.#kind.set(this.#kind.subarray(from, to), from)
+  }
+
+  /** Called before any change to `id`'s columns: a copy being filled that still lacks it takes it now. */
+  #keep (id: number): void {
+    if (this.#freezers.length === 0) return
+    for (const f of this.#freezers) {
+      if (id >= f.next && id < f.saved.length && f.saved[id] === 0) {
+        this.#copyColumns(f.copy, id, id + 1)
+        f.saved[id] = 1
+      }
+    }
   }
 
   /** Everything {@link add} needs to recreate the node as it is now (to undo its removal). */

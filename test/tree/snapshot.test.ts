@@ -123,14 +123,23 @@ t.test('an encoding in steps is sized first, then final front to back while the 
   d.ok(setData('/a/n7', 'changed'))
   const expected = Buffer.from(d.tree.snapshot(Uint8Array.of(9, 9)))
   const steps = d.tree.snapshotSteps(16, Uint8Array.of(9, 9))
+  let changes = 0
+  const mutate = (i: number): void => {
+    d.ok(setData(`/a/n${149 - (i % 20)}`, `later ${i}`))
+    if (i % 2 === 0) d.ok(del(`/a/n${199 - i}`))
+    d.ok(create(`/a/new${i}`, { data: `new ${i}` }))
+    d.ok(create(`/a/n${100 + (i % 30)}/c${i}`))
+    if (i % 5 === 4) d.ok(del(`/a/new${i - 1}`))
+  }
   let sized = 0
   let sizedFirst = true
   let written = 0
   const prefixes: Buffer[] = []
   for (;;) {
     const r = steps.next()
-    // Changes after the call are not part of this snapshot.
-    d.ok(setData('/a/n1', `later ${written}`))
+    // Changes after the call are not part of this snapshot, made while its columns are copied
+    // and after: data, stats, links, removals and ids freed and taken again.
+    mutate(changes++)
     if (r.done === true) {
       t.same(Buffer.from(r.value), expected, 'the same bytes as encoded in one go')
       break
@@ -148,4 +157,21 @@ t.test('an encoding in steps is sized first, then final front to back while the 
   t.ok(sizedFirst, 'sizing steps all come before writing steps')
   t.ok(sized > 10, `the output was written over several steps (${sized})`)
   for (const p of prefixes) t.same(p, expected.subarray(0, p.length), 'what was said to be written is final')
+  t.ok(changes > 20, `the tree changed between all ${changes} steps`)
+
+  // Given up while its columns were being copied: the tree goes on, and so do later snapshots.
+  const abandoned = d.tree.snapshotSteps(16)
+  abandoned.next()
+  abandoned.return(new Uint8Array(0))
+  mutate(changes++)
+  const now = Buffer.from(d.tree.snapshot())
+  const again = d.tree.snapshotSteps(1000)
+  for (;;) {
+    const r = again.next()
+    if (r.done === true) {
+      t.same(Buffer.from(r.value), now, 'a later encoding in steps is whole')
+      break
+    }
+  }
+  t.same(dump(DataTree.fromSnapshot(now)), dump(d.tree), 'and reads as the tree')
 })

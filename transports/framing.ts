@@ -48,6 +48,58 @@ export function encodePayload (message: unknown): Buffer {
   return codec.pack(message)
 }
 
+/** A trailing binary value from this size on is written after its message instead of copied into it. */
+export const SPLICE_MIN_BYTES = 256 * 1024
+
+/** A payload as pieces to write one after another (see {@link encodeSplicedPayload}). */
+export interface PayloadPieces {
+  readonly pieces: readonly Buffer[]
+  /** Bytes of all the pieces. */
+  readonly length: number
+}
+
+/**
+ * {@link encodePayload}, except that when the value msgpack writes last is a binary of at least
+ * {@link SPLICE_MIN_BYTES} (a snapshot chunk: the last property of the last property…), it is
+ * not copied: the payload comes back as the bytes before it, its msgpack header and the binary
+ * itself, the same bytes on the wire. Copying megabytes into a fresh buffer per message costs
+ * more than encoding them where first-touched memory is slow.
+ */
+export function encodeSplicedPayload (message: unknown): Buffer | PayloadPieces {
+  const split = withoutTrailingBinary(message, MAX_SPLICE_DEPTH)
+  if (split === undefined) return codec.pack(message)
+  const [rest, binary] = split
+  const packed = codec.pack(rest)
+  // The empty stand-in is written last, as bin 8 of length 0: its header is replaced.
+  if (packed.length < 2 || packed[packed.length - 2] !== 0xc4 || packed[packed.length - 1] !== 0) return codec.pack(message)
+  const header = Buffer.allocUnsafe(5)
+  header[0] = 0xc6
+  header.writeUInt32BE(binary.length, 1)
+  const head = packed.subarray(0, packed.length - 2)
+  const body = Buffer.from(binary.buffer, binary.byteOffset, binary.byteLength)
+  return { pieces: [head, header, body], length: head.length + header.length + body.length }
+}
+
+/** Objects are searched this deep for a trailing binary (an envelope and its message). */
+const MAX_SPLICE_DEPTH = 3
+const NO_BYTES = new Uint8Array(0)
+
+/**
+ * `value` with its trailing binary (see {@link encodeSplicedPayload}) replaced by an empty one,
+ * and that binary; undefined if it has none that large. Copies only the objects on the way.
+ */
+function withoutTrailingBinary (value: unknown, depth: number): [unknown, Uint8Array] | undefined {
+  if (value instanceof Uint8Array) return value.length >= SPLICE_MIN_BYTES ? [NO_BYTES, value] : undefined
+  if (depth === 0 || typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const record = value as Record<string, unknown>
+  let last: string | undefined
+  for (const key in record) last = key
+  if (last === undefined) return undefined
+  const inner = withoutTrailingBinary(record[last], depth - 1)
+  if (inner === undefined) return undefined
+  return [{ ...record, [last]: inner[0] }, inner[1]]
+}
+
 /**
  * Decodes one msgpack payload. Throws on malformed input or trailing bytes. With `owned` (the
  * caller gives `payload` up to the message: nothing else uses or reuses it), binary values are

@@ -23,7 +23,7 @@
  */
 import type net from 'node:net'
 import type { PeerId } from '../lib/consensus/types.js'
-import { concatFrames, encodeFrame, encodePayload, FrameDecoder, FrameError, frameHeader } from './framing.js'
+import { concatFrames, encodeFrame, encodeSplicedPayload, FrameDecoder, FrameError, frameHeader, type PayloadPieces } from './framing.js'
 import { ClientHandshake, HANDSHAKE_MAX_FRAME_BYTES, HandshakeError, ServerHandshake } from './handshake.js'
 import type { ResolvedOptions } from './options.js'
 import type { MessageHandler, PeerLostHandler, Transport } from './transport.js'
@@ -90,7 +90,7 @@ interface Outgoing {
   readonly id: PeerId
   readonly url: string
   /** Encoded payloads not yet written; `head` indexes the oldest (avoids O(n) shift). */
-  queue: Buffer[]
+  queue: Array<Buffer | PayloadPieces>
   head: number
   queuedBytes: number
   /** Whether a "queue full" warning was logged since the queue last had room. */
@@ -159,7 +159,7 @@ class StreamTransport implements Transport {
     if (this.stopped) return false
     const out = this.outgoing.get(to)
     if (out === undefined) return false
-    const payload = encodePayload(message)
+    const payload = encodeSplicedPayload(message)
     if (payload.length > this.o.maxFrameBytes) {
       this.o.log.warn('message dropped: larger than maxFrameBytes', { to, bytes: payload.length, maxFrameBytes: this.o.maxFrameBytes })
       return false
@@ -301,22 +301,23 @@ class StreamTransport implements Transport {
   private flush (out: Outgoing): void {
     const link = out.link
     while (link !== undefined && out.open && out.writable && out.head < out.queue.length) {
-      const first = out.queue[out.head] as Buffer
-      if (first.length >= BATCH_BYTES) {
+      const first = out.queue[out.head]!
+      if ('pieces' in first || first.length >= BATCH_BYTES) {
         // A large frame (a snapshot chunk) goes on its own behind its header: copying it into
         // a batch buffer would cost as much fresh memory again.
         out.head++
         out.queuedBytes -= first.length
         link.write(frameHeader(first.length))
-        out.writable = link.write(first)
+        if ('pieces' in first) for (const piece of first.pieces) out.writable = link.write(piece)
+        else out.writable = link.write(first)
         continue
       }
       const batch: Buffer[] = []
       let bytes = 0
       // A batch is at most BATCH_BYTES unless it is one larger frame on its own.
       while (out.head < out.queue.length) {
-        const next = out.queue[out.head] as Buffer
-        if (batch.length > 0 && bytes + next.length > BATCH_BYTES) break
+        const next = out.queue[out.head]!
+        if ('pieces' in next || (batch.length > 0 && bytes + next.length > BATCH_BYTES)) break
         batch.push(next)
         bytes += next.length
         out.head++

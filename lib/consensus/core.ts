@@ -1024,9 +1024,10 @@ export class RaftCore {
       const end = Math.min(written, pr.snapSent + this.snapshotChunkBytes)
       if (end === pr.snapSent && end < total) return
       const done = end === total
+      // The bytes go last: a transport can then write them after the rest without a copy.
       this.send({
         type: 'snap', from: this.id, to: pr.id, term: this.term, meta: snap.meta,
-        offset: pr.snapSent, totalBytes: total, data: snap.data.subarray(pr.snapSent, end), done,
+        offset: pr.snapSent, totalBytes: total, done, data: snap.data.subarray(pr.snapSent, end),
       })
       pr.snapSent = end
       pr.snapDoneSent = done

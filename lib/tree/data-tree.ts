@@ -30,8 +30,6 @@ export const MAX_TTL_MS = 2 ** 40 - 1
 export const MAX_CREATES = 2 ** 31 - 1
 
 const NO_DATA = new Uint8Array(0)
-/** Nodes whose columns a snapshot step copies, per node it encodes. */
-const COPY_NODES_PER_STEP_FACTOR = 4
 /** Paths that can never be deleted (§1). */
 const undeletable = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config'])
 const sequentialModes = new Set<number>([CreateMode.PERSISTENT_SEQUENTIAL, CreateMode.EPHEMERAL_SEQUENTIAL, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL])
@@ -542,25 +540,22 @@ export class DataTree {
 
   /**
    * {@link snapshot} in steps of at most `nodesPerStep` znodes, of the tree as it is at this
-   * call: its columns are copied (a fraction of the encoding's cost; the first steps, while the
-   * tree saves what it changes meanwhile), so the tree may keep changing between steps. Steps
-   * yield the progress of the output once it is sized (see encodeTreeSteps); the last `next()`
-   * returns the bytes. The copy's columns and the output come from `allocate`, if given. A
-   * caller that gives up early calls `return()`, so the tree stops saving for the copy.
+   * call, while the tree may keep changing between steps (it saves what it changes meanwhile,
+   * see FrozenView). Steps yield the progress of the output once it is sized (see
+   * encodeTreeSteps); the last `next()` returns the bytes. The output comes from `allocate`, if
+   * given. A caller that gives up early calls `return()`, so the tree stops saving for it.
    */
   snapshotSteps (nodesPerStep: number, prefix?: Uint8Array, allocate?: Allocate): Generator<EncodeProgress | undefined, Uint8Array, void> {
     const root = this.#nodes.id('/')
     assert(root !== undefined, 'a tree has a root')
-    const freezing = this.#nodes.freeze(allocate)
+    const view = this.#nodes.freeze()
     const count = this.#nodes.size
     return (function * () {
       try {
-        // Copying a node's columns costs about a quarter of encoding it: steps of more nodes.
-        while (!freezing.fill(COPY_NODES_PER_STEP_FACTOR * nodesPerStep)) yield undefined
+        return yield * encodeTreeSteps({ store: view, root, count, prefix, nodesPerStep, allocate })
       } finally {
-        freezing.abandon()
+        view.release()
       }
-      return yield * encodeTreeSteps({ store: freezing.copy, root, count, prefix, nodesPerStep, allocate })
     })()
   }
 

@@ -33,7 +33,7 @@
 import { assert } from '../assert.js'
 import { plainAllocate, type Allocate } from './allocate.js'
 import type { ACL } from './types.js'
-import { NONE, NodeKind, ZNodeStore, type NodeKindValue } from './znode-store.js'
+import { NONE, NodeKind, ZNodeStore, type NodeKindValue, type NodeReader } from './znode-store.js'
 
 const NO_DATA = new Uint8Array(0)
 const MAGIC_BYTES = Buffer.from('ZKT5', 'latin1')
@@ -62,8 +62,8 @@ export function encodeTree (store: ZNodeStore, prefix?: Uint8Array): Uint8Array 
 
 /** What {@link encodeTreeSteps} encodes. */
 export interface EncodeSource {
-  /** The nodes; a frozen copy when the live store moves on between steps. */
-  readonly store: ZNodeStore
+  /** The nodes; a frozen view when the live store moves on between steps. */
+  readonly store: NodeReader
   /** The id of `/` in `store`. */
   readonly root: number
   /** How many nodes are reachable from `root`. */
@@ -227,7 +227,7 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<EncodeProgre
 }
 
 /** Bytes of a record's fixed fields after its parent gap, flags included: those its flags do not imply. */
-function recordFieldBytes (store: ZNodeStore, id: number): number {
+function recordFieldBytes (store: NodeReader, id: number): number {
   const czxid = store.czxid(id)
   const kind = store.kind(id)
   let n = 1 + 16

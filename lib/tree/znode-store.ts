@@ -77,28 +77,110 @@ export interface NewZNode {
 }
 
 /** Column storage of znodes; see the module comment. Ids are only meaningful to one store. */
-/** A {@link ZNodeStore.freeze} copy being filled. */
-export interface FreezingCopy {
-  /** The copy: reads right once `fill` has returned true. */
-  readonly copy: ZNodeStore
-  /** Copies up to `ids` more nodes' columns; true once the copy is complete. */
-  fill (ids: number): boolean
-  /** Stops filling: the copy is left incomplete, and the store no longer saves nodes for it. */
-  abandon (): void
+/** What encoding a snapshot reads of a store's nodes, by id: a live store and a {@link FrozenView} give it. */
+export interface NodeReader {
+  firstChild (id: number): number
+  nextSibling (id: number): number
+  path (id: number): string
+  dataLength (id: number): number
+  copyData (id: number, target: Uint8Array, at: number): void
+  acl (id: number): readonly ACL[]
+  kind (id: number): NodeKindValue
+  ttlMs (id: number): number
+  owner (id: number): bigint
+  czxid (id: number): number
+  mzxid (id: number): number
+  pzxid (id: number): number
+  ctime (id: number): number
+  mtime (id: number): number
+  version (id: number): number
+  aversion (id: number): number
+  creates (id: number): number
 }
 
-interface Freezer {
-  readonly copy: ZNodeStore
-  /** Ids below this were copied in order. */
-  next: number
-  /** 1 for an id at or after `next` copied early, before it changed; as long as the ids copied. */
-  readonly saved: Uint8Array
+/** A node as a view saw it before the store changed it. */
+interface SavedNode {
+  readonly path: string
+  readonly data: Buffer
+  readonly acl: readonly ACL[]
+  readonly kind: NodeKindValue
+  readonly ttlMs: number
+  readonly owner: bigint
+  readonly czxid: number
+  readonly mzxid: number
+  readonly pzxid: number
+  readonly ctime: number
+  readonly mtime: number
+  readonly version: number
+  readonly aversion: number
+  readonly creates: number
+  readonly firstChild: number
+  readonly nextSibling: number
 }
 
-export class ZNodeStore {
+/**
+ * The nodes of a store as they were when it was taken ({@link ZNodeStore.freeze}), read while
+ * the store moves on: a node the store has not changed since is read from the store itself,
+ * one it changed from what the store saved before changing it. Nothing is copied up front, so
+ * taking one costs nothing, and a tree that barely changes meanwhile costs barely more memory.
+ * Only nodes reachable from the root as it was are meaningful. `release()` once done.
+ */
+export class FrozenView implements NodeReader {
+  /** 1 for an id saved in `#saved`. */
+  readonly #changed: Uint8Array
+  readonly #saved = new Map<number, SavedNode>()
+
+  /** `ids`: how many ids the store had handed out when the view was taken. */
+  constructor (private readonly live: ZNodeStore, ids: number, private readonly onRelease: (view: FrozenView) => void) {
+    this.#changed = new Uint8Array(ids)
+  }
+
+  /** Whether `id` is one this view still needs saved before the store changes it. */
+  needs (id: number): boolean {
+    return id < this.#changed.length && this.#changed[id] === 0
+  }
+
+  /** Keeps `node` as `id` is now, before the store changes it (see {@link needs}). */
+  save (id: number, node: SavedNode): void {
+    this.#changed[id] = 1
+    this.#saved.set(id, node)
+  }
+
+  /** Stops the store saving nodes for this view. */
+  release (): void {
+    this.onRelease(this)
+  }
+
+  #node (id: number): SavedNode | undefined {
+    return this.#changed[id] === 1 ? this.#saved.get(id) : undefined
+  }
+
+  firstChild (id: number): number { return this.#node(id)?.firstChild ?? this.live.firstChild(id) }
+  nextSibling (id: number): number { return this.#node(id)?.nextSibling ?? this.live.nextSibling(id) }
+  path (id: number): string { return this.#node(id)?.path ?? this.live.path(id) }
+  dataLength (id: number): number { return this.#node(id)?.data.length ?? this.live.dataLength(id) }
+  copyData (id: number, target: Uint8Array, at: number): void {
+    const saved = this.#node(id)
+    if (saved === undefined) this.live.copyData(id, target, at)
+    else target.set(saved.data, at)
+  }
+
+  acl (id: number): readonly ACL[] { return this.#node(id)?.acl ?? this.live.acl(id) }
+  kind (id: number): NodeKindValue { return this.#node(id)?.kind ?? this.live.kind(id) }
+  ttlMs (id: number): number { return this.#node(id)?.ttlMs ?? this.live.ttlMs(id) }
+  owner (id: number): bigint { return this.#node(id)?.owner ?? this.live.owner(id) }
+  czxid (id: number): number { return this.#node(id)?.czxid ?? this.live.czxid(id) }
+  mzxid (id: number): number { return this.#node(id)?.mzxid ?? this.live.mzxid(id) }
+  pzxid (id: number): number { return this.#node(id)?.pzxid ?? this.live.pzxid(id) }
+  ctime (id: number): number { return this.#node(id)?.ctime ?? this.live.ctime(id) }
+  mtime (id: number): number { return this.#node(id)?.mtime ?? this.live.mtime(id) }
+  version (id: number): number { return this.#node(id)?.version ?? this.live.version(id) }
+  aversion (id: number): number { return this.#node(id)?.aversion ?? this.live.aversion(id) }
+  creates (id: number): number { return this.#node(id)?.creates ?? this.live.creates(id) }
+}
+
+export class ZNodeStore implements NodeReader {
   #index = new PathIndex()
-  /** Paths by id in a {@link frozenCopy} (which has no index); undefined in a live store. */
-  #frozenPaths: Array<string | undefined> | undefined
   #arena = new DataArena()
   /** Interned ACL lists (the DataTree's AclTable), shared by reference. */
   #acls: Array<readonly ACL[]> = []
@@ -111,8 +193,8 @@ export class ZNodeStore {
   readonly #free: number[] = []
   /** Ids handed out so far (live or freed); the columns hold at least this many. */
   #used = 0
-  /** Frozen copies being filled (see {@link freeze}); usually none. */
-  readonly #freezers: Freezer[] = []
+  /** Views taken and not released (see {@link freeze}); usually none. */
+  readonly #views: FrozenView[] = []
 
   /** Number of live znodes. */
   get size (): number {
@@ -175,7 +257,7 @@ export class ZNodeStore {
 
   /** Everything of {@link add} but the data. */
   #place (path: string, n: NewZNode): number {
-    // No #keep: an id freed before a freeze is in no copy, one freed since was kept then.
+    // No #keep: an id freed before a view was taken is in no view, one freed since was kept then.
     const id = this.#free.length > 0 ? this.#free.pop()! : this.#grow()
     this.#index.set(path, id)
     this.#acls[id] = n.acl
@@ -204,6 +286,7 @@ export class ZNodeStore {
   /** Removes an unlinked, childless node and frees its id. */
   remove (id: number): void {
     assert(this.numChildren(id) === 0, 'only childless nodes are removed')
+    this.#keep(id)
     this.#index.delete(id)
     this.#releaseData(id)
     this.#ttlMs.delete(id)
@@ -237,8 +320,6 @@ export class ZNodeStore {
    * handed out earlier keep the old chunks alive and keep reading the same bytes.
    */
   #compactData (): void {
-    // It moves every node's data: copies being filled take what they lack first.
-    for (const f of this.#freezers.slice()) this.#fill(f, Number.MAX_SAFE_INTEGER)
     const old = this.#arena
     const fresh = new DataArena()
     const i32 = this.#i32
@@ -278,10 +359,10 @@ export class ZNodeStore {
   link (parent: number, child: number, after: number = NONE): void {
     const i32 = this.#i32
     const next = after === NONE ? i32[parent * I_STRIDE + I_FIRST_CHILD]! : i32[after * I_STRIDE + I_NEXT]!
+    // A view reads first children and next siblings, not previous ones; `child` is new, or was
+    // kept when it was unlinked.
     this.#keep(parent)
-    this.#keep(child)
     if (after !== NONE) this.#keep(after)
-    if (next !== NONE) this.#keep(next)
     i32[child * I_STRIDE + I_PREV] = after
     i32[child * I_STRIDE + I_NEXT] = next
     if (after === NONE) i32[parent * I_STRIDE + I_FIRST_CHILD] = child
@@ -298,7 +379,6 @@ export class ZNodeStore {
     this.#keep(parent)
     this.#keep(child)
     if (prev !== NONE) this.#keep(prev)
-    if (next !== NONE) this.#keep(next)
     if (prev === NONE) {
       assert(i32[parent * I_STRIDE + I_FIRST_CHILD] === child, 'a first child is its parent\'s first')
       i32[parent * I_STRIDE + I_FIRST_CHILD] = next
@@ -321,7 +401,7 @@ export class ZNodeStore {
 
   /** The node's full path. */
   path (id: number): string {
-    const p = this.#frozenPaths === undefined ? this.#index.path(id) : this.#frozenPaths[id]
+    const p = this.#index.path(id)
     assert(p !== undefined, 'a live node has a path')
     return p
   }
@@ -353,7 +433,7 @@ export class ZNodeStore {
     i32[i + I_DATA_LENGTH] = data.length
   }
   acl (id: number): readonly ACL[] { return this.#acls[id]! }
-  setAcl (id: number, acl: readonly ACL[]): void { this.#acls[id] = acl }
+  setAcl (id: number, acl: readonly ACL[]): void { this.#keep(id); this.#acls[id] = acl }
   kind (id: number): NodeKindValue { return this.#kind[id] as NodeKindValue }
   ttlMs (id: number): number { return this.#ttlMs.get(id) ?? 0 }
   owner (id: number): bigint { return this.#owner.get(id) ?? 0n }
@@ -374,85 +454,31 @@ export class ZNodeStore {
   setCreates (id: number, c: number): void { this.#keep(id); this.#i32[id * I_STRIDE + I_CREATES] = c }
 
   /**
-   * A copy of every column as it is now, for encoding a snapshot while this store moves on
-   * (path strings and data bytes never change in place, so they are shared, not copied). The
-   * copy answers reads by id ({@link firstChild}, {@link path}, {@link stat}…) only: it has no
-   * path index, so {@link id} finds nothing and {@link size} is 0; take the root's id and the
-   * node count from this store first. The large columns come from `allocate`, if given.
+   * A view of the nodes as they are now, to encode a snapshot from while this store moves on
+   * (see {@link FrozenView}). Until it is released, this store saves each node it changes for
+   * the first time since, before changing it.
    */
-  frozenCopy (allocate?: Allocate): ZNodeStore {
-    const freezing = this.freeze(allocate)
-    freezing.fill(Number.MAX_SAFE_INTEGER)
-    return freezing.copy
+  freeze (): FrozenView {
+    const view = new FrozenView(this, this.#used, (v) => {
+      const at = this.#views.indexOf(v)
+      if (at >= 0) this.#views.splice(at, 1)
+    })
+    this.#views.push(view)
+    return view
   }
 
-  /**
-   * {@link frozenCopy} filled in steps, so that copying a large store's columns (some 90 bytes
-   * a node, into fresh memory) is no single long pause: the copy is of the store as it is at
-   * this call, but reads right only once `fill` returned true. Meanwhile this store, before it
-   * changes a node not yet copied, copies that node's columns first. `abandon` stops that for
-   * a copy no longer wanted (a copy filled is abandoned by itself).
-   */
-  freeze (allocate: Allocate = plainAllocate): FreezingCopy {
-    const copy = new ZNodeStore()
-    copy.#frozenPaths = this.#index.pathsCopy()
-    copy.#arena = this.#arena
-    copy.#acls = this.#acls.slice()
-    const used = this.#used
-    copy.#f64 = new Float64Array(allocate(used * F_STRIDE * 8, used * F_STRIDE * 8))
-    copy.#i32 = new Int32Array(allocate(used * I_STRIDE * 4, used * I_STRIDE * 4))
-    copy.#kind = new Uint8Array(used)
-    for (const [id, ttl] of this.#ttlMs) copy.#ttlMs.set(id, ttl)
-    for (const [id, owner] of this.#owner) copy.#owner.set(id, owner)
-    copy.#used = used
-    const freezer: Freezer = { copy, next: 0, saved: new Uint8Array(used) }
-    this.#freezers.push(freezer)
-    return {
-      copy,
-      fill: (ids) => this.#fill(freezer, ids),
-      abandon: () => { this.#unfreeze(freezer) },
-    }
-  }
-
-  /** Copies up to `ids` more nodes into `freezer`'s copy, skipping those saved; true once complete. */
-  #fill (freezer: Freezer, ids: number): boolean {
-    if (!this.#freezers.includes(freezer)) return true
-    const end = freezer.saved.length
-    const stop = Math.min(end, freezer.next + ids)
-    let id = freezer.next
-    while (id < stop) {
-      if (freezer.saved[id] === 1) { id++; continue }
-      let run = id + 1
-      while (run < stop && freezer.saved[run] === 0) run++
-      this.#copyColumns(freezer.copy, id, run)
-      id = run
-    }
-    freezer.next = stop
-    if (stop < end) return false
-    this.#unfreeze(freezer)
-    return true
-  }
-
-  #unfreeze (freezer: Freezer): void {
-    const at = this.#freezers.indexOf(freezer)
-    if (at >= 0) this.#freezers.splice(at, 1)
-  }
-
-  /** Copies the columns of ids [from, to) into `copy`. */
-  #copyColumns (copy: ZNodeStore, from: number, to: number): void {
-    copy.#f64.set(this.#f64.subarray(from * F_STRIDE, to * F_STRIDE), from * F_STRIDE)
-    copy.#i32.set(this.#i32.subarray(from * I_STRIDE, to * I_STRIDE), from * I_STRIDE)
-    copy.#kind.set(this.#kind.subarray(from, to), from)
-  }
-
-  /** Called before any change to `id`'s columns: a copy being filled that still lacks it takes it now. */
+  /** Called before a change to anything of `id` a view reads: a view that still reads it from this store keeps it as it is. */
   #keep (id: number): void {
-    if (this.#freezers.length === 0) return
-    for (const f of this.#freezers) {
-      if (id >= f.next && id < f.saved.length && f.saved[id] === 0) {
-        this.#copyColumns(f.copy, id, id + 1)
-        f.saved[id] = 1
-      }
+    if (this.#views.length === 0) return
+    for (const view of this.#views) {
+      if (!view.needs(id)) continue
+      const kind = this.kind(id)
+      view.save(id, {
+        path: this.path(id), data: this.dataView(id), acl: this.acl(id), kind, ttlMs: this.ttlMs(id), owner: this.owner(id),
+        czxid: this.czxid(id), mzxid: this.mzxid(id), pzxid: this.pzxid(id), ctime: this.ctime(id), mtime: this.mtime(id),
+        version: this.version(id), aversion: this.aversion(id), creates: this.creates(id),
+        firstChild: this.firstChild(id), nextSibling: this.nextSibling(id),
+      })
     }
   }
 

@@ -5,7 +5,7 @@
  * Method: pure calls, no sockets.
  */
 import t from 'tap'
-import { concatFrames, encodeFrame, encodePayload, FrameDecoder, FrameError } from '../../transports/framing.js'
+import { concatFrames, encodeFrame, encodePayload, encodeSplicedPayload, FrameDecoder, FrameError, SPLICE_MIN_BYTES } from '../../transports/framing.js'
 import { ClientHandshake, HandshakeError, ServerHandshake } from '../../transports/handshake.js'
 
 t.test('frames survive any chunking', async (tt) => {
@@ -34,6 +34,25 @@ t.test('binary values never pin a socket chunk; from a frame copied together the
   input.fill(0)
   tt.same(split.map((m) => m.data[0]), [1, 2], 'the input chunks can be reused')
   tt.same(split.map((m) => m.data.buffer.byteLength), payloads.map((p) => p.length), 'spanning chunks: a view of its own frame, no second copy')
+})
+
+t.test('a large trailing binary is written after its message without a copy, as the same bytes', async (tt) => {
+  const big = new Uint8Array(new SharedArrayBuffer(SPLICE_MIN_BYTES + 10)).fill(7)
+  const message = { k: 'raft', m: { type: 'snap', offset: 3, done: false, data: big.subarray(5) } }
+  const spliced = encodeSplicedPayload(message)
+  if (!('pieces' in spliced)) throw new Error('not spliced')
+  tt.equal(spliced.pieces.at(-1)!.buffer, big.buffer, 'the binary is a view of the caller\'s bytes')
+  const joined = Buffer.concat(spliced.pieces)
+  tt.equal(joined.length, spliced.length)
+  tt.same(joined, encodePayload(message), 'the same payload as encoded in one piece')
+  const got: unknown[] = []
+  new FrameDecoder(1 << 20, (m) => got.push(m)).push(concatFrames([joined], joined.length))
+  tt.same(got, [{ ...message, m: { ...message.m, data: Buffer.from(big.subarray(5)) } }], 'and it decodes as the message')
+  for (const whole of [
+    { data: big.subarray(0, SPLICE_MIN_BYTES - 1) },
+    { data: big, after: 1 },
+    [big],
+  ]) tt.ok(encodeSplicedPayload(whole) instanceof Buffer, 'a smaller binary, one not last, or in an array: one piece')
 })
 
 t.test('an oversize header is refused before its payload arrives', async (tt) => {

@@ -115,6 +115,13 @@ t.test('the header prefix is written before the tree bytes', async (t) => {
 
 t.test('an encoding in steps is sized first, then final front to back while the tree moves on', async (t) => {
   const d = new Driver()
+  // Parents whose children the encoding lists in later steps than some of their changes (a
+  // parent created first comes last among its siblings, so after /a's 200 children).
+  d.ok(create('/d'))
+  for (let k = 0; k < 30; k++) {
+    d.ok(create(`/d/k${k}`))
+    for (let l = 0; l < 3; l++) d.ok(create(`/d/k${k}/l${l}`))
+  }
   d.ok(create('/a', { data: 'x'.repeat(1000) }))
   d.ok(create('/a/ü → ✓', { data: 'u' }))
   d.ok(create('/e', { mode: CreateMode.EPHEMERAL }), { sessionId: 7n })
@@ -126,10 +133,15 @@ t.test('an encoding in steps is sized first, then final front to back while the 
   let changes = 0
   const mutate = (i: number): void => {
     d.ok(setData(`/a/n${149 - (i % 20)}`, `later ${i}`))
-    if (i % 2 === 0) d.ok(del(`/a/n${199 - i}`))
+    if (i % 2 === 0 && i < 40) d.ok(del(`/a/n${199 - i}`))
     d.ok(create(`/a/new${i}`, { data: `new ${i}` }))
     d.ok(create(`/a/n${100 + (i % 30)}/c${i}`))
     if (i % 5 === 4) d.ok(del(`/a/new${i - 1}`))
+    if (i < 30) {
+      d.ok(del(`/d/k${i}/l1`))
+      d.ok(create(`/d/k${i}/m`))
+      d.ok(setACL(`/d/k${i}/l2`, Ids.READ_ACL_UNSAFE))
+    }
   }
   let sized = 0
   let sizedFirst = true

@@ -617,6 +617,7 @@ export class RaftCore {
         case 'app': this.onAppend(m); break
         case 'hb':
           this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
+          if (m.ahead !== undefined && m.aheadTerm !== undefined && this.log.matchTerm(m.ahead, m.aheadTerm)) this.log.commitTo(m.ahead)
           this.send({ type: 'hbResp', from: this.id, to: m.from, term: this.term, seq: m.seq, lastIndex: this.log.lastIndex() })
           break
         case 'snap': this.onSnap(m); break
@@ -935,9 +936,26 @@ export class RaftCore {
 
   private sendHeartbeat (pr: Progress, seq: number): void {
     const commit = Math.min(pr.match, this.log.commit)
-    pr.sentCommit = commit
     pr.snapAckedAtHeartbeat = pr.snapAcked
-    this.send({ type: 'hb', from: this.id, to: pr.id, term: this.term, commit, seq })
+    const ahead = this.noticeCommit(pr)
+    const aheadTerm = ahead > commit ? this.log.term(ahead) : -1
+    if (aheadTerm < 0) {
+      pr.sentCommit = commit
+      this.send({ type: 'hb', from: this.id, to: pr.id, term: this.term, commit, seq })
+      return
+    }
+    pr.sentCommit = ahead
+    this.send({ type: 'hb', from: this.id, to: pr.id, term: this.term, commit, seq, ahead, aheadTerm })
+  }
+
+  /**
+   * The commit index a notice to `pr` can carry: up to its match, or in replicate state up to
+   * what was sent to it (the follower checks that it holds it, see `hb.ahead`). A follower whose
+   * own write is slower than the quorum's then learns of the commit without waiting for the
+   * round trip of its own acknowledgement: its host applies and answers sooner.
+   */
+  private noticeCommit (pr: Progress): number {
+    return Math.min(this.log.commit, pr.state === 'replicate' ? pr.next - 1 : pr.match)
   }
 
   /** Builds this Ready's appends, snapshot chunks, commit notices and read rounds. */
@@ -946,12 +964,11 @@ export class RaftCore {
     this.dirty = false
     const round = this.readOnly.roundNeeded
     const seq = round ? this.readOnly.startRound() : this.readOnly.seq
-    const commit = this.log.commit
     for (const pr of this.progressList) {
       if (pr.id === this.id) continue
       this.sendAppends(pr)
       // Tell followers about a new commit promptly so their hosts apply (and answer) soon.
-      if (round || pr.sentCommit < Math.min(pr.match, commit)) this.sendHeartbeat(pr, seq)
+      if (round || pr.sentCommit < this.noticeCommit(pr)) this.sendHeartbeat(pr, seq)
     }
     if (round && this.voters.length === 1) this.releaseReads()
   }

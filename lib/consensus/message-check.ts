@@ -6,13 +6,13 @@
  */
 import type { Message } from './messages.js'
 
-type Fields = Readonly<Record<string, 'number' | 'string' | 'boolean' | 'bytes' | 'bytes[]' | 'entries' | 'meta'>>
+type Fields = Readonly<Record<string, 'number' | 'number?' | 'string' | 'boolean' | 'bytes' | 'bytes[]' | 'entries' | 'meta'>>
 
 const fieldsByType: Readonly<Record<Message['type'], Fields>> = {
   prop: { data: 'bytes[]' },
   app: { index: 'number', logTerm: 'number', entries: 'entries', commit: 'number' },
   appResp: { index: 'number', reject: 'boolean', hintIndex: 'number', hintTerm: 'number' },
-  hb: { commit: 'number', seq: 'number' },
+  hb: { commit: 'number', seq: 'number', ahead: 'number?', aheadTerm: 'number?' },
   hbResp: { seq: 'number', lastIndex: 'number' },
   vote: { index: 'number', logTerm: 'number', force: 'boolean' },
   preVote: { index: 'number', logTerm: 'number', force: 'boolean' },
@@ -30,6 +30,8 @@ const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isSafeI
 function fieldOk (kind: Fields[string], v: unknown): boolean {
   switch (kind) {
     case 'number': return isCount(v)
+    // Absent in messages of peers that predate the field.
+    case 'number?': return v === undefined || isCount(v)
     case 'string': return typeof v === 'string'
     case 'boolean': return typeof v === 'boolean'
     case 'bytes': return v instanceof Uint8Array

@@ -45,11 +45,16 @@ export interface AppRespMessage extends MessageBase {
 /**
  * Leader heartbeat. `commit` is min(the follower's match, leader commit), so a follower can
  * always adopt it. `seq` is the leader's latest ReadIndex round; echoing it confirms leadership.
+ * (`ahead`, `aheadTerm`), when present, is a committed entry past `commit` that was sent to the
+ * follower but not yet acknowledged: a follower holding that entry with that term holds the
+ * leader's log up to it (Log Matching, §5.3) and adopts `ahead` as its commit index.
  */
 export interface HeartbeatMessage extends MessageBase {
   readonly type: 'hb'
   readonly commit: number
   readonly seq: number
+  readonly ahead?: number
+  readonly aheadTerm?: number
 }
 
 /**

@@ -534,6 +534,45 @@ t.test('a newer snapshot replaces a partial transfer; one the log reaches meanwh
   t.same(r.answers, ['appResp 12'])
 })
 
+t.test('a follower whose acknowledgement is still on its way learns of the commit from the next notice', async (t) => {
+  const h = new Harness(['a', 'b', 'c'])
+  const l = h.elect()
+  const [f, g] = h.ids.filter((id) => id !== l) as [string, string]
+  h.core(l).propose(enc.encode('x'))
+  const rd = h.core(l).ready()
+  h.core(l).advance(rd)
+  for (const m of rd.messages) h.core(m.to).step(m as Message)
+  // f's write is slow: its Ready, with the acknowledgement in it, is not done yet.
+  const frd = h.core(f).ready()
+  h.core(f).advance(frd, { durable: false })
+  const grd = h.core(g).ready()
+  h.core(g).advance(grd)
+  for (const m of grd.messages) h.core(m.to).step(m as Message)
+  const lrd = h.core(l).ready()
+  t.same(lrd.committed.map((e) => dec.decode(e.data)), ['x'], 'the leader and g commit it')
+  const notice = (lrd.messages as readonly Message[]).find((m) => m.to === f && m.type === 'hb')
+  t.ok(notice, 'f is sent a commit notice in the same Ready')
+  h.core(l).advance(lrd)
+  h.core(f).step(notice as Message)
+  const frd2 = h.core(f).ready()
+  t.same(frd2.committed.map((e) => dec.decode(e.data)), ['x'], 'f applies it before its acknowledgement reached the leader')
+  h.core(f).advance(frd2)
+})
+
+t.test('a commit notice past the match commits only a follower holding that entry with its term', async (t) => {
+  const follower = (): RaftCore => new RaftCore({
+    id: 'b', voters: ['a', 'b', 'c'], random: (lo) => lo, paranoid: true,
+    durable: { hardState: { term: 1, vote: null, commit: 0 }, snapshot: undefined, entries: [{ index: 1, term: 1, data: enc.encode('old') }] },
+  })
+  const hb = (aheadTerm: number): Message => ({ type: 'hb', from: 'a', to: 'b', term: 2, commit: 0, seq: 0, ahead: 1, aheadTerm })
+  const stale = follower()
+  stale.step(hb(2))
+  t.equal(stale.status().commit, 0, 'an entry of another term at that index is not committed')
+  const holding = follower()
+  holding.step(hb(1))
+  t.equal(holding.status().commit, 1, 'the same entry is')
+})
+
 t.test('a lagging follower with a conflicting suffix is repaired', async (t) => {
   const h = new Harness(['a', 'b', 'c'])
   const l = h.elect()

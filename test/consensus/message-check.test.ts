@@ -38,12 +38,15 @@ t.test('every message three cores exchange passes the check', async (t) => {
 t.test('wrong shapes are rejected', async (t) => {
   const base = { from: 'a', to: 'b', term: 3 }
   t.ok(asMessage({ ...base, type: 'hb', commit: 1, seq: 0 }))
+  t.ok(asMessage({ ...base, type: 'hb', commit: 1, seq: 0, ahead: 2, aheadTerm: 3 }), 'with the optional commit past the match')
   for (const bad of [
     null, 'hb', 42,
     { ...base, type: 'nope' },
     { ...base, type: 'hb', commit: '1', seq: 0 },
     { ...base, type: 'hb', commit: -1, seq: 0 },
     { ...base, type: 'hb', commit: 1.5, seq: 0 },
+    { ...base, type: 'hb', commit: 1, seq: 0, ahead: -2, aheadTerm: 3 },
+    { ...base, type: 'hb', commit: 1, seq: 0, ahead: 2, aheadTerm: '3' },
     { ...base, term: undefined, type: 'hb', commit: 1, seq: 0 },
     { ...base, type: 'app', index: 1, logTerm: 1, commit: 1, entries: [{ index: 2, term: 1, data: 'x' }] },
     { ...base, type: 'app', index: 1, logTerm: 1, commit: 1, entries: {} },

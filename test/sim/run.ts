@@ -343,7 +343,7 @@ export function describe (m: Message): string {
   switch (m.type) {
     case 'app': return `${head} prev=${m.index}/t${m.logTerm} n=${m.entries.length}${m.entries.length > 0 ? ` [${m.entries[0].index}..${m.entries[m.entries.length - 1].index}]` : ''} commit=${m.commit}`
     case 'appResp': return `${head} index=${m.index}${m.reject ? ` REJECT hint=${m.hintIndex}/t${m.hintTerm}` : ''}`
-    case 'hb': return `${head} commit=${m.commit} seq=${m.seq}`
+    case 'hb': return `${head} commit=${m.commit}${m.ahead === undefined ? '' : ` ahead=${m.ahead}/t${m.aheadTerm ?? '?'}`} seq=${m.seq}`
     case 'hbResp': return `${head} seq=${m.seq}`
     case 'vote': case 'preVote': return `${head} last=${m.index}/t${m.logTerm}${m.force ? ' force' : ''}`
     case 'voteResp': case 'preVoteResp': return `${head} ${m.reject ? 'REJECT' : 'grant'}`

@@ -555,8 +555,8 @@ async function steady (t: Target): Promise<void> {
 
 /**
  * A process's memory once it is idle and background work has settled: a peer may still be
- * encoding a snapshot in steps when it has caught up (its frozen copy and output briefly hold
- * some 250 B per znode), a JVM may still be collecting. Readings (each after a full GC) 1 s
+ * encoding a snapshot in steps when it has caught up (its output briefly holds some 140 B per
+ * znode), a JVM may still be collecting. Readings (each after a full GC) 1 s
  * apart, at least {@link IDLE_READINGS} of them, until two agree within 2% (at most 15); the last one.
  */
 async function settledMemory (t: Target, id: string): Promise<{ rss: number, heap?: number, readings: number }> {

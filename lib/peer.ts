@@ -850,7 +850,7 @@ export class Peer extends EventEmitter {
       volatile.compactLog(meta, this.core.compact(meta))
       return
     }
-    // Encoded in the background from a copy of the state as of now, so that this loop keeps
+    // Encoded in the background from a view of the state as of now, so that this loop keeps
     // sending heartbeats and applying meanwhile; a later turn stores it (above).
     const sm = this.sm
     this.#encodingLocal = true
@@ -921,7 +921,7 @@ export class Peer extends EventEmitter {
   async #encodeBreathing (sm: StateMachine, what: string, onProgress?: (progress: EncodeProgress) => void): Promise<Uint8Array | undefined> {
     const t0 = this.env.clock.monotonicMs()
     const index = sm.appliedIndex
-    // A large tree's frozen copy and output are fresh memory: warmed by another thread (see MemoryWarmer).
+    // A large tree's output is fresh memory: warmed by another thread (see MemoryWarmer).
     const warmer = sm.tree.nodeCount >= WARMED_SNAPSHOT_NODES ? MemoryWarmer.start(this.log) : undefined
     const steps = sm.snapshotSteps(SNAPSHOT_NODES_PER_STEP, warmer?.allocate)
     try {

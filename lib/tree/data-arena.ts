@@ -4,7 +4,7 @@
  * and an 8-byte pointer beyond its bytes, and a million of them are a million objects for the
  * garbage collector to copy and trace; decoding a snapshot allocated them one by one.
  *
- * Append-only: bytes once written never change, so a reader holding a position (a frozen copy
+ * Append-only: bytes once written never change, so a reader holding a position (a frozen view
  * being encoded, a multi's undo) always reads what was there. Replaced and removed data is
  * counted as garbage; once it outweighs the live bytes ({@link DataArena.wantsCompaction}) the
  * owner copies the live bytes into a fresh arena, leaving the old chunks to whoever still

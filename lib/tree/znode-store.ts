@@ -99,21 +99,8 @@ export interface NodeReader {
 }
 
 /** A node as a view saw it before the store changed it. */
-interface SavedNode {
+interface SavedNode extends NewZNode {
   readonly path: string
-  readonly data: Buffer
-  readonly acl: readonly ACL[]
-  readonly kind: NodeKindValue
-  readonly ttlMs: number
-  readonly owner: bigint
-  readonly czxid: number
-  readonly mzxid: number
-  readonly pzxid: number
-  readonly ctime: number
-  readonly mtime: number
-  readonly version: number
-  readonly aversion: number
-  readonly creates: number
   readonly firstChild: number
   readonly nextSibling: number
 }
@@ -472,13 +459,7 @@ export class ZNodeStore implements NodeReader {
     if (this.#views.length === 0) return
     for (const view of this.#views) {
       if (!view.needs(id)) continue
-      const kind = this.kind(id)
-      view.save(id, {
-        path: this.path(id), data: this.dataView(id), acl: this.acl(id), kind, ttlMs: this.ttlMs(id), owner: this.owner(id),
-        czxid: this.czxid(id), mzxid: this.mzxid(id), pzxid: this.pzxid(id), ctime: this.ctime(id), mtime: this.mtime(id),
-        version: this.version(id), aversion: this.aversion(id), creates: this.creates(id),
-        firstChild: this.firstChild(id), nextSibling: this.nextSibling(id),
-      })
+      view.save(id, { ...this.fields(id), path: this.path(id), firstChild: this.firstChild(id), nextSibling: this.nextSibling(id) })
     }
   }
 

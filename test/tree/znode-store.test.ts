@@ -2,7 +2,7 @@
  * Goal: the znode store's own structures keep their contracts — the path index finds exactly
  * the live paths through any mix of inserts and deletes (including colliding runs and reused
  * ids), and the data arena reclaims replaced data without changing any node's bytes, nor those
- * of a view or frozen copy taken before the reclaim.
+ * of a data view or frozen view taken before the reclaim.
  * Method: a seeded sequence of random operations checked against a Map after every step; a
  * store whose data is replaced until garbage passes the compaction threshold, read back.
  */

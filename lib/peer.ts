@@ -936,7 +936,7 @@ export class Peer extends EventEmitter {
         await new Promise<void>((resolve) => { this.env.clock.after(0, resolve) })
       }
     } finally {
-      // Ends the steps if the peer stopped: the tree stops saving nodes for their copy.
+      // Ends the steps if the peer stopped: the tree stops saving nodes for their view.
       steps.return(EMPTY_SNAPSHOT)
       void warmer?.stop()
     }

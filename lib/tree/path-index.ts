@@ -125,11 +125,6 @@ export class PathIndex {
     for (let id = 0; id < paths.length; id++) if (paths[id] !== undefined) yield id
   }
 
-  /** The paths by id as they are now (strings are immutable: shared, not copied). */
-  pathsCopy (): Array<string | undefined> {
-    return this.#paths.slice()
-  }
-
   #rehash (atLeast: number, allocate: Allocate = plainAllocate): void {
     let n = MIN_SLOTS
     while (n < atLeast) n *= 2

@@ -122,7 +122,7 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<EncodeProgre
     const n = store.dataLength(id)
     dataBytes += n
     size += n + strBytes(store.path(id)) + varintBytes(k === 0 ? 0 : k - parentOf[k]!) + varintBytes(aclAt) + varintBytes(n) +
-      recordFieldBytes(store, id)
+      recordFieldBytes(recordFlags(store, id))
     for (let c = store.firstChild(id); c !== NONE; c = store.nextSibling(c)) {
       assert(filled < count, 'no more nodes than counted are reachable')
       order[filled] = c
@@ -192,29 +192,20 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<EncodeProgre
     if (k % nodesPerStep === 0) yield { output: buf, written: pos }
     const id = order[k]!
     str(store.path(id))
-    const kind = store.kind(id)
     pos = writeVarint(buf, pos, k === 0 ? 0 : k - parentOf[k]!)
-    const czxid = store.czxid(id)
-    const mzxid = store.mzxid(id)
-    const pzxid = store.pzxid(id)
-    const ctime = store.ctime(id)
-    const mtime = store.mtime(id)
-    const version = store.version(id)
-    const aversion = store.aversion(id)
-    const creates = store.creates(id)
-    const countsZero = version === 0 && aversion === 0 && creates === 0
-    buf[pos++] = kind | (mzxid === czxid ? F_MZXID_IS_CZXID : 0) | (pzxid === czxid ? F_PZXID_IS_CZXID : 0) |
-      (mtime === ctime ? F_MTIME_IS_CTIME : 0) | (countsZero ? F_COUNTS_ZERO : 0)
-    view.setFloat64(pos, czxid, true)
-    view.setFloat64(pos + 8, ctime, true)
+    const flags = recordFlags(store, id)
+    const kind = flags & KIND_MASK
+    buf[pos++] = flags
+    view.setFloat64(pos, store.czxid(id), true)
+    view.setFloat64(pos + 8, store.ctime(id), true)
     pos += 16
-    if (mzxid !== czxid) { view.setFloat64(pos, mzxid, true); pos += 8 }
-    if (pzxid !== czxid) { view.setFloat64(pos, pzxid, true); pos += 8 }
-    if (mtime !== ctime) { view.setFloat64(pos, mtime, true); pos += 8 }
-    if (!countsZero) {
-      view.setInt32(pos, version, true)
-      view.setInt32(pos + 4, aversion, true)
-      view.setInt32(pos + 8, creates, true)
+    if ((flags & F_MZXID_IS_CZXID) === 0) { view.setFloat64(pos, store.mzxid(id), true); pos += 8 }
+    if ((flags & F_PZXID_IS_CZXID) === 0) { view.setFloat64(pos, store.pzxid(id), true); pos += 8 }
+    if ((flags & F_MTIME_IS_CTIME) === 0) { view.setFloat64(pos, store.mtime(id), true); pos += 8 }
+    if ((flags & F_COUNTS_ZERO) === 0) {
+      view.setInt32(pos, store.version(id), true)
+      view.setInt32(pos + 4, store.aversion(id), true)
+      view.setInt32(pos + 8, store.creates(id), true)
       pos += 12
     }
     if (kind === NodeKind.TTL) { view.setFloat64(pos, store.ttlMs(id), true); pos += 8 }
@@ -226,17 +217,25 @@ export function * encodeTreeSteps (source: EncodeSource): Generator<EncodeProgre
   return buf
 }
 
-/** Bytes of a record's fixed fields after its parent gap, flags included: those its flags do not imply. */
-function recordFieldBytes (store: NodeReader, id: number): number {
+/** The flags byte of `id`'s record: its kind, and which fields repeat another and are left out. */
+function recordFlags (store: NodeReader, id: number): number {
   const czxid = store.czxid(id)
-  const kind = store.kind(id)
-  let n = 1 + 16
-  if (store.mzxid(id) !== czxid) n += 8
-  if (store.pzxid(id) !== czxid) n += 8
-  if (store.mtime(id) !== store.ctime(id)) n += 8
-  if (store.version(id) !== 0 || store.aversion(id) !== 0 || store.creates(id) !== 0) n += 12
-  if (kind === NodeKind.TTL || kind === NodeKind.EPHEMERAL) n += 8
-  return n
+  return store.kind(id) |
+    (store.mzxid(id) === czxid ? F_MZXID_IS_CZXID : 0) |
+    (store.pzxid(id) === czxid ? F_PZXID_IS_CZXID : 0) |
+    (store.mtime(id) === store.ctime(id) ? F_MTIME_IS_CTIME : 0) |
+    (store.version(id) === 0 && store.aversion(id) === 0 && store.creates(id) === 0 ? F_COUNTS_ZERO : 0)
+}
+
+/** Bytes of a record's flags and fixed fields (czxid, ctime, and those `flags` do not leave out). */
+function recordFieldBytes (flags: number): number {
+  const kind = flags & KIND_MASK
+  return 1 + 16 +
+    ((flags & F_MZXID_IS_CZXID) === 0 ? 8 : 0) +
+    ((flags & F_PZXID_IS_CZXID) === 0 ? 8 : 0) +
+    ((flags & F_MTIME_IS_CTIME) === 0 ? 8 : 0) +
+    ((flags & F_COUNTS_ZERO) === 0 ? 12 : 0) +
+    (kind === NodeKind.TTL || kind === NodeKind.EPHEMERAL ? 8 : 0)
 }
 
 /** Bytes of `s` as a snapshot string: its UTF-8 length as a varint, then its UTF-8 bytes. */

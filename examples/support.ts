@@ -19,15 +19,28 @@ export const quiet: Logger = { debug () {}, info () {}, warn () {}, error: (msg)
 /** Resolves after `ms`. */
 export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-/** A free TCP port on loopback (listen on port 0, note the port, close). */
+/** Ports {@link freePort} handed out in this process, so it never hands one out twice. */
+const handedOut = new Set<number>()
+
+/**
+ * A free TCP port on loopback for a peer to listen on. Drawn at random below the OS's ephemeral
+ * range (from 32768 on Linux, 49152 elsewhere), where no outgoing connection can take it before
+ * the peer listens, and checked free by listening on it.
+ */
 export async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
+  for (let draw = 0; draw < 100; draw++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768)
+    if (handedOut.has(port)) continue
+    const free = await new Promise<boolean>((resolve, reject) => {
+      const server = createServer().once('error', (err: NodeJS.ErrnoException) => { err.code === 'EADDRINUSE' ? resolve(false) : reject(err) })
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
     })
-  })
+    if (free) {
+      handedOut.add(port)
+      return port
+    }
+  }
+  throw new Error('no free port found on 127.0.0.1 between 20000 and 32767')
 }
 
 /** Polls `done` until it holds; fails after `timeoutMs` saying what it waited for. */
